@@ -10,13 +10,22 @@
 //! server's same-dialect fast path when the client speaks OpenAI; the `openai` adapter here is
 //! used when the client speaks another dialect (Anthropic in, OpenAI out).
 
+pub mod anthropic;
+pub mod bedrock;
 pub mod client;
+pub mod cohere;
+pub mod eventstream;
+pub mod gemini;
+pub mod mistral;
+pub mod openai;
 pub mod sse;
+pub mod vertex;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use std::future::Future;
 use std::pin::Pin;
+use switchyard_config::UnsupportedParams;
 use switchyard_types::{
     ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorClass, GatewayError, StreamEvent,
 };
@@ -151,4 +160,27 @@ pub fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {
         when.duration_since(std::time::SystemTime::now())
             .unwrap_or_default(),
     )
+}
+
+/// Applies the provider's `unsupported_params` policy to a parameter it cannot honour: records it
+/// in `dropped`, or refuses the request with a 400 naming it.
+pub fn unsupported(
+    policy: UnsupportedParams,
+    provider: &str,
+    param: &'static str,
+    dropped: &mut Dropped,
+) -> Result<(), GatewayError> {
+    match policy {
+        UnsupportedParams::Drop => {
+            if !dropped.0.contains(&param) {
+                dropped.0.push(param);
+            }
+            Ok(())
+        }
+        UnsupportedParams::Reject => Err(GatewayError::client(
+            ErrorClass::Unsupported,
+            format!("parameter `{param}` is not supported by provider {provider}"),
+        )
+        .with_param(param)),
+    }
 }

@@ -1,0 +1,1 @@
+//! bedrock adapter (in progress)

@@ -1,0 +1,1 @@
+//! cohere adapter (in progress)

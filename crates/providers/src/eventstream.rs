@@ -1,0 +1,1 @@
+//! eventstream adapter (in progress)

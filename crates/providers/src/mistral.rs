@@ -1,0 +1,1 @@
+//! mistral adapter (in progress)

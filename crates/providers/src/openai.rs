@@ -1,0 +1,1 @@
+//! openai adapter (in progress)
