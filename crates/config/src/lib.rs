@@ -1,5 +1,286 @@
-//! Configuration. `load` = read YAML -> substitute `${VAR}` -> deserialize -> `validate` (pure,
-//! every error with its field path). Nothing is built or bound before validation passes.
+//! Configuration. `load` = read YAML -> substitute `${VAR}` -> deserialize section by section
+//! -> `validate` (pure, every error with its field path). Nothing is built or bound before
+//! validation passes.
+//!
+//! Unknown fields are errors. Instead of serde's `deny_unknown_fields`, which stops at the first
+//! one, every unknown field is collected with `serde_ignored` so `switchyard check` reports all
+//! of them at once.
 
+pub mod defaults;
+pub mod env;
+pub mod model;
 pub mod provider;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
+use switchyard_types::Secret;
+
+pub use model::*;
 pub use provider::*;
+
+/// Gateway-wide HTTP settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerSettings {
+    /// Largest accepted request body. Default 32 MiB.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// How long in-flight requests and streams may run after SIGTERM/SIGINT. Default 30 000.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_ms: u64,
+}
+
+fn default_max_body() -> usize {
+    32 * 1024 * 1024
+}
+fn default_grace() -> u64 {
+    30_000
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: default_max_body(),
+            shutdown_grace_ms: default_grace(),
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub master_key: Option<Secret<String>>,
+    pub database: String,
+    pub redis: Option<String>,
+    pub server: ServerSettings,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub models: BTreeMap<String, ModelConfig>,
+}
+
+/// One configuration problem, with the path of the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+pub(crate) fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// Reads and validates a file. Every problem found is returned at once.
+pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![err("", format!("cannot read {}: {e}", path.display()))])?;
+    load_str(&text, &|name| std::env::var(name).ok())
+}
+
+/// Parses and validates YAML text, taking `${VAR}` values from `lookup`.
+pub fn load_str(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| vec![err("", yaml_error(&e))])?;
+    if doc.is_null() {
+        doc = Value::Mapping(Default::default());
+    }
+    let mut errors = Vec::new();
+    let mut unset = Vec::new();
+    env::substitute(&mut doc, "", lookup, &mut unset);
+    for (path, var) in unset {
+        errors.push(err(
+            path,
+            format!("environment variable {var} is referenced but not set"),
+        ));
+    }
+    let Value::Mapping(top) = doc else {
+        errors.push(err("", "the configuration must be a mapping"));
+        return Err(errors);
+    };
+
+    let mut listen: Option<String> = None;
+    let mut master_key: Option<String> = None;
+    let mut database: Option<String> = None;
+    let mut redis: Option<String> = None;
+    let mut server = ServerSettings::default();
+    let mut providers = BTreeMap::new();
+    let mut models = BTreeMap::new();
+    for (k, v) in top {
+        let Some(key) = k.as_str().map(str::to_string) else {
+            errors.push(err("", "top-level keys must be strings"));
+            continue;
+        };
+        match key.as_str() {
+            "listen" => listen = section(v, &key, &mut errors),
+            "master_key" => master_key = section(v, &key, &mut errors),
+            "database" => database = section(v, &key, &mut errors),
+            "redis" => redis = section::<Option<String>>(v, &key, &mut errors).flatten(),
+            "server" => {
+                if let Some(s) = section(v, &key, &mut errors) {
+                    server = s;
+                }
+            }
+            "providers" => providers = named_entries(v, "providers", &mut errors),
+            "models" => models = named_entries(v, "models", &mut errors),
+            other => errors.push(err(other, "unknown field")),
+        }
+    }
+
+    let listen_str = listen.unwrap_or_else(|| defaults::LISTEN.to_string());
+    let listen_addr = match listen_str.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            errors.push(err(
+                "listen",
+                format!("\"{listen_str}\" is not an address:port (e.g. 127.0.0.1:4000)"),
+            ));
+            None
+        }
+    };
+    let config = Config {
+        listen: listen_addr.unwrap_or(defaults::listen_addr()),
+        master_key: master_key.filter(|k| !k.is_empty()).map(Secret::new),
+        database: database.unwrap_or_else(|| defaults::DATABASE.to_string()),
+        redis: redis.filter(|r| !r.is_empty()),
+        server,
+        providers,
+        models,
+    };
+    validate::validate(&config, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
+}
+
+fn yaml_error(e: &serde_yaml::Error) -> String {
+    match e.location() {
+        Some(loc) => format!(
+            "invalid YAML at line {}, column {}: {e}",
+            loc.line(),
+            loc.column()
+        ),
+        None => format!("invalid YAML: {e}"),
+    }
+}
+
+/// Deserialises one section, reporting unknown fields (all of them) and the first type error,
+/// each with its full path.
+fn section<T: DeserializeOwned>(v: Value, path: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
+    let mut unknown = Vec::new();
+    let mut track = serde_path_to_error::Track::new();
+    let result: Result<T, _> = {
+        let de = serde_path_to_error::Deserializer::new(v, &mut track);
+        serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
+    };
+    for u in unknown {
+        errors.push(err(join(path, &bracket_indices(&u)), "unknown field"));
+    }
+    match result {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let inner = track.path().to_string();
+            let inner = if inner == "." {
+                String::new()
+            } else {
+                bracket_indices(&inner)
+            };
+            errors.push(err(join(path, &inner), clean_serde_message(&e.to_string())));
+            None
+        }
+    }
+}
+
+/// Deserialises a `name -> entry` mapping entry by entry, so an error in one entry does not hide
+/// the errors of the others.
+fn named_entries<T: DeserializeOwned>(
+    v: Value,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    let map = match v {
+        Value::Mapping(m) => m,
+        Value::Null => return out,
+        _ => {
+            errors.push(err(path, "must be a mapping of names to entries"));
+            return out;
+        }
+    };
+    for (k, v) in map {
+        let Some(name) = k.as_str().map(str::to_string) else {
+            errors.push(err(path, "names must be strings"));
+            continue;
+        };
+        let entry_path = format!("{path}.{name}");
+        if name.is_empty() {
+            errors.push(err(entry_path, "name must not be empty"));
+            continue;
+        }
+        if let Some(t) = section(v, &entry_path, errors) {
+            out.insert(name, t);
+        }
+    }
+    out
+}
+
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ if b.starts_with('[') => format!("{a}{b}"),
+        _ => format!("{a}.{b}"),
+    }
+}
+
+/// `targets.1.weight` -> `targets[1].weight`, the form the rest of the errors use.
+fn bracket_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for (i, seg) in path.split('.').enumerate() {
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(seg);
+            out.push(']');
+        } else {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+/// serde_yaml appends " at line N column M" for errors inside a Value; the path says more.
+fn clean_serde_message(m: &str) -> String {
+    m.to_string()
+}
+
+/// Where the configuration comes from when `--config` is not given.
+pub fn default_path() -> Option<&'static Path> {
+    let p = Path::new("switchyard.yaml");
+    p.exists().then_some(p)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,164 @@
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "OPENAI_API_KEY" => Some("sk-test".into()),
+        "ANTHROPIC_API_KEY" => Some("ant-test".into()),
+        _ => None,
+    }
+}
+
+fn messages(errs: &[ConfigError]) -> Vec<String> {
+    errs.iter().map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn contract_example_parses() {
+    let yaml = r#"
+listen: 127.0.0.1:4000
+master_key: ${SWITCHYARD_MASTER_KEY:-sk-master}
+providers:
+  openai:
+    kind: openai
+    api_key: ${OPENAI_API_KEY}
+    base_url: https://api.openai.com/v1
+  claude:
+    kind: anthropic
+    api_key: ${ANTHROPIC_API_KEY}
+models:
+  smart:
+    targets:
+      - { provider: openai, model: gpt-4o, weight: 2 }
+      - { provider: claude, model: claude-sonnet-4-5 }
+    fallbacks: [cheap]
+  cheap:
+    targets:
+      - { provider: openai, model: gpt-4o-mini }
+    pricing: { input: 0.15, output: 0.6 }
+"#;
+    let c = load_str(yaml, &env).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:4000");
+    assert_eq!(c.master_key.as_ref().unwrap().expose(), "sk-master");
+    assert_eq!(
+        c.providers["openai"].api_key.as_ref().unwrap().expose(),
+        "sk-test"
+    );
+    assert_eq!(c.models["smart"].targets[0].weight, 2);
+    assert_eq!(c.models["smart"].targets[1].weight, 1);
+    assert_eq!(c.database, "sqlite://switchyard.db");
+}
+
+#[test]
+fn every_error_reported_with_path() {
+    let yaml = r#"
+listen: nowhere
+colour: blue
+providers:
+  openai:
+    kind: openai
+    api_key: ${MISSING_KEY}
+    base_url: "not a url"
+    extra_thing: 1
+  az:
+    kind: azur
+  bare:
+    api_key: x
+models:
+  smart:
+    targets:
+      - { provider: openai, model: gpt-4o }
+      - { provider: azur, model: x, wieght: 3 }
+    fallbacks: [smart, nope]
+  empty:
+    targets: []
+"#;
+    let errs = load_str(yaml, &env).unwrap_err();
+    let m = messages(&errs);
+    let want = [
+        "listen: \"nowhere\" is not an address:port",
+        "colour: unknown field",
+        "providers.openai.api_key: environment variable MISSING_KEY is referenced but not set",
+        "providers.openai.base_url: \"not a url\" is not an http(s) URL",
+        "providers.openai.extra_thing: unknown field",
+        "providers.az.kind: unknown variant `azur`",
+        "providers.bare.kind: is required",
+        "models.smart.targets[1].provider: unknown provider \"azur\"",
+        "models.smart.targets[1].wieght: unknown field",
+        "models.smart.fallbacks[0]: a model cannot fall back to itself",
+        "models.smart.fallbacks[1]: unknown model \"nope\"",
+        "models.empty.targets: at least one target is required",
+    ];
+    for w in want {
+        assert!(
+            m.iter().any(|e| e.starts_with(w)),
+            "missing error {w:?} in {m:#?}"
+        );
+    }
+}
+
+#[test]
+fn kind_specific_requirements() {
+    let yaml = r#"
+providers:
+  az: { kind: azure_openai }
+  local: { kind: openai_compatible }
+  vx: { kind: vertex }
+  m: { kind: mock, mock: { failure_rate: 2 } }
+  o: { kind: openai, mock: { latency_ms: 1 }, api_key: k }
+"#;
+    let m = messages(&load_str(yaml, &env).unwrap_err());
+    for w in [
+        "providers.az.base_url: is required for kind azure_openai",
+        "providers.az.api_key: is required for kind azure_openai",
+        "providers.local.base_url: is required for kind openai_compatible",
+        "providers.vx.project: is required for kind vertex",
+        "providers.m.mock.failure_rate: must be between 0 and 1",
+        "providers.o.mock: only applies to kind mock",
+    ] {
+        assert!(m.iter().any(|e| e == w), "missing {w:?} in {m:#?}");
+    }
+}
+
+#[test]
+fn duplicate_keys_and_bad_yaml_are_errors() {
+    let dup = "providers:\n  a: {kind: mock}\n  a: {kind: mock}\n";
+    let m = messages(&load_str(dup, &env).unwrap_err());
+    assert!(m[0].contains("duplicate"), "{m:?}");
+    let bad = "providers: [unclosed\n";
+    assert!(messages(&load_str(bad, &env).unwrap_err())[0].starts_with("invalid YAML"));
+}
+
+#[test]
+fn empty_file_is_defaults() {
+    let c = load_str("", &env).unwrap();
+    assert_eq!(c.listen, defaults::listen_addr());
+    assert!(c.providers.is_empty());
+}
+
+#[test]
+fn builtin_discovers_env_and_always_has_mock() {
+    let c = defaults::builtin(&env);
+    assert!(c.providers.contains_key("mock"));
+    assert!(c.models.contains_key("mock"));
+    assert_eq!(c.providers["openai"].kind, Some(ProviderKind::Openai));
+    assert_eq!(c.providers["anthropic"].kind, Some(ProviderKind::Anthropic));
+    assert!(!c.providers.contains_key("gemini"));
+    assert!(c.master_key.is_none());
+    let mut errors = Vec::new();
+    validate::validate(&c, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn secrets_are_redacted_in_debug() {
+    let c = load_str(
+        "master_key: supersecret\nproviders:\n  o: {kind: openai, api_key: sk-abc}\n",
+        &env,
+    )
+    .unwrap();
+    let dbg = format!("{c:?}");
+    assert!(
+        !dbg.contains("supersecret") && !dbg.contains("sk-abc"),
+        "{dbg}"
+    );
+}
