@@ -14,7 +14,7 @@ pub type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    inner: Client<Connector, Body>,
+    inner: std::sync::Arc<Client<Connector, Body>>,
 }
 
 impl HttpClient {
@@ -38,7 +38,9 @@ impl HttpClient {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(https);
-        Ok(Self { inner })
+        Ok(Self {
+            inner: std::sync::Arc::new(inner),
+        })
     }
 
     pub fn inner(&self) -> &Client<Connector, Body> {

@@ -1,1 +1,169 @@
-//! switchyard-server
+//! The Switchyard server: builds the shared state from a validated config, the axum router with
+//! every endpoint, and runs it with graceful shutdown. `pipeline` holds the request lifecycle.
+
+pub mod auth;
+pub mod errors;
+pub mod fastpath;
+pub mod meter;
+pub mod mock;
+pub mod ops;
+pub mod pipeline;
+pub mod proxy;
+pub mod state;
+pub mod transport;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use http::HeaderMap;
+use switchyard_config::Config;
+use switchyard_ingress::Dialect;
+use switchyard_types::{ErrorClass, GatewayError};
+
+use crate::pipeline::Api;
+pub use crate::state::AppState;
+
+/// Builds the router over already-built state.
+pub fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/chat/completions", post(chat))
+        .route("/v1/embeddings", post(embeddings))
+        .route("/embeddings", post(embeddings))
+        .route("/v1/messages", post(messages))
+        .route("/v1/models", get(ops::models))
+        .route("/models", get(ops::models))
+        .route("/health/live", get(ops::live))
+        .route("/health/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+async fn chat(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    pipeline::handle(app, Api::OpenAiChat, headers, body).await
+}
+
+async fn embeddings(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    pipeline::handle(app, Api::OpenAiEmbeddings, headers, body).await
+}
+
+async fn messages(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    pipeline::handle(app, Api::AnthropicMessages, headers, body).await
+}
+
+async fn not_found(headers: HeaderMap, uri: http::Uri) -> Response {
+    let rid = pipeline::request_id(&headers);
+    let dialect = if headers.contains_key("anthropic-version") {
+        Dialect::Anthropic
+    } else {
+        Dialect::OpenAi
+    };
+    let mut e = GatewayError::client(ErrorClass::NotFound, format!("no route for {}", uri.path()));
+    e.code = Some("unknown_url".into());
+    errors::error_response(dialect, &e, &rid)
+}
+
+/// A running server: its address and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Running {
+    /// Waits until the server stops (after an external shutdown signal).
+    pub async fn wait(self) -> Result<(), String> {
+        let _keep_sender = self.shutdown;
+        self.task.await.map_err(|e| e.to_string())?
+    }
+
+    /// Asks the server to stop accepting and waits for in-flight requests (up to the grace).
+    pub async fn shutdown(self) -> Result<(), String> {
+        let _ = self.shutdown.send(true);
+        self.task.await.map_err(|e| e.to_string())?
+    }
+}
+
+/// Builds everything from `config`, binds, and serves in a background task. Shutdown is
+/// triggered by [`Running::shutdown`] or by `external` resolving (SIGTERM/SIGINT in the binary).
+pub async fn start(
+    config: &Config,
+    external: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, String> {
+    let state = Arc::new(AppState::build(config)?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let grace = Duration::from_millis(config.server.shutdown_grace_ms);
+    let app = router(state.clone());
+    let st = state.clone();
+    let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let (drain_tx, mut drain_rx) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            tokio::select! {
+                _ = external => {}
+                _ = rx.wait_for(|v| *v) => {}
+            }
+            st.draining.store(true, Ordering::Relaxed);
+            tracing::info!("shutting down: no new connections; waiting for in-flight requests");
+            let _ = drain_tx.send(true);
+        };
+        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+        let deadline = async move {
+            let _ = drain_rx.wait_for(|v| *v).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            r = server => r.map_err(|e| e.to_string()),
+            _ = deadline => {
+                tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace period over; closing remaining connections");
+                Ok(())
+            }
+        }
+    });
+    Ok(Running {
+        addr,
+        state,
+        shutdown: tx,
+        task,
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

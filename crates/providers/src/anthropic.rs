@@ -1,1 +1,0 @@
-//! anthropic adapter (in progress)

@@ -1,1 +1,0 @@
-//! bedrock adapter (in progress)

@@ -1,1 +1,0 @@
-//! cohere adapter (in progress)

@@ -1,1 +1,0 @@
-//! gemini adapter (in progress)

@@ -1,1 +1,0 @@
-//! openai adapter (in progress)

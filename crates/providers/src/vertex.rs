@@ -1,1 +1,0 @@
-//! vertex adapter (in progress)

@@ -1,0 +1,500 @@
+//! The same-dialect fast path: read only what routing needs from the client's body (model,
+//! stream flags) without building a JSON tree, splice the upstream model name into the original
+//! bytes, and forward. Streams pass through event by event; usage is picked out of the stream.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use bytes::{BufMut, BytesMut};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use switchyard_providers::sse::SseSplitter;
+use switchyard_types::{GatewayError, Usage};
+
+/// What the fast path reads from a request body.
+#[derive(Debug)]
+pub struct Peeked<'a> {
+    pub model: Cow<'a, str>,
+    model_span: Range<usize>,
+    pub stream: bool,
+    pub include_usage: bool,
+    stream_options: Option<(&'a RawValue, Range<usize>)>,
+}
+
+#[derive(Deserialize)]
+struct PeekRaw<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    stream: Option<bool>,
+    #[serde(borrow)]
+    stream_options: Option<&'a RawValue>,
+    messages: Option<IgnoredAny>,
+    input: Option<IgnoredAny>,
+    max_tokens: Option<IgnoredAny>,
+}
+
+/// Which body fields the endpoint requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Required {
+    /// OpenAI chat: `model`, `messages`.
+    Chat,
+    /// OpenAI embeddings: `model`, `input`.
+    Embeddings,
+    /// Anthropic messages: `model`, `messages`, `max_tokens`.
+    Messages,
+}
+
+fn span_of(body: &[u8], raw: &RawValue) -> Range<usize> {
+    let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+    start..start + raw.get().len()
+}
+
+/// Reads model and stream flags. Errors are the client's: malformed JSON, a missing required
+/// field, a non-string model.
+pub fn peek(body: &[u8], required: Required) -> Result<Peeked<'_>, GatewayError> {
+    let raw: PeekRaw<'_> = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() && body.first().map(|b| b.is_ascii_whitespace() || *b == b'{') != Some(true)
+        {
+            GatewayError::bad_request("the request body must be a JSON object")
+        } else {
+            GatewayError::bad_request(format!("the request body is not valid JSON: {e}"))
+        }
+    })?;
+    let model_raw = raw.model.ok_or_else(|| {
+        GatewayError::bad_request("you must provide a model parameter").with_param("model")
+    })?;
+    let model: Cow<'_, str> = serde_json::from_str(model_raw.get())
+        .map_err(|_| GatewayError::bad_request("`model` must be a string").with_param("model"))?;
+    if model.is_empty() {
+        return Err(GatewayError::bad_request("`model` must not be empty").with_param("model"));
+    }
+    let missing = match required {
+        Required::Chat if raw.messages.is_none() => Some("messages"),
+        Required::Embeddings if raw.input.is_none() => Some("input"),
+        Required::Messages if raw.messages.is_none() => Some("messages"),
+        Required::Messages if raw.max_tokens.is_none() => Some("max_tokens"),
+        _ => None,
+    };
+    if let Some(field) = missing {
+        return Err(
+            GatewayError::bad_request(format!("missing required parameter: '{field}'"))
+                .with_param(field),
+        );
+    }
+    let include_usage = match raw.stream_options {
+        Some(so) => {
+            #[derive(Deserialize)]
+            struct So {
+                include_usage: Option<bool>,
+            }
+            serde_json::from_str::<Option<So>>(so.get())
+                .map_err(|_| {
+                    GatewayError::bad_request("`stream_options` must be an object")
+                        .with_param("stream_options")
+                })?
+                .and_then(|s| s.include_usage)
+                .unwrap_or(false)
+        }
+        None => false,
+    };
+    Ok(Peeked {
+        model_span: span_of(body, model_raw),
+        model,
+        stream: raw.stream.unwrap_or(false),
+        include_usage,
+        stream_options: raw.stream_options.map(|so| (so, span_of(body, so))),
+    })
+}
+
+/// The body with `model` replaced by `upstream_model` and, when `force_usage` is set on a
+/// stream the client did not ask usage for, `stream_options.include_usage:true` added. Every
+/// other byte is the client's.
+pub fn rewrite(body: &[u8], p: &Peeked<'_>, upstream_model: &str, force_usage: bool) -> Vec<u8> {
+    let quoted = serde_json::to_string(upstream_model).unwrap_or_else(|_| "\"\"".into());
+    let mut edits: Vec<(Range<usize>, Cow<'_, str>)> = vec![(p.model_span.clone(), quoted.into())];
+    if force_usage && p.stream && !p.include_usage {
+        match &p.stream_options {
+            Some((raw, span)) => {
+                let mut obj: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(raw.get()).unwrap_or_default();
+                obj.insert("include_usage".into(), serde_json::Value::Bool(true));
+                let text = serde_json::Value::Object(obj).to_string();
+                edits.push((span.clone(), text.into()));
+            }
+            None => {
+                // Insert as the object's first member: the object has a `model` member, so a
+                // trailing comma is always followed by one.
+                if let Some(open) = body.iter().position(|b| *b == b'{') {
+                    edits.push((
+                        open + 1..open + 1,
+                        r#""stream_options":{"include_usage":true},"#.into(),
+                    ));
+                }
+            }
+        }
+    }
+    edits.sort_by_key(|(r, _)| r.start);
+    let extra: usize = edits.iter().map(|(_, t)| t.len()).sum();
+    let mut out = Vec::with_capacity(body.len() + extra);
+    let mut pos = 0;
+    for (range, text) in edits {
+        out.extend_from_slice(&body[pos..range.start]);
+        out.extend_from_slice(text.as_bytes());
+        pos = range.end;
+    }
+    out.extend_from_slice(&body[pos..]);
+    out
+}
+
+#[derive(Deserialize, Default)]
+struct Details {
+    #[serde(default)]
+    cached_tokens: u64,
+    #[serde(default)]
+    reasoning_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct UsageWire {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<Details>,
+    #[serde(default)]
+    completion_tokens_details: Option<Details>,
+}
+
+impl From<UsageWire> for Usage {
+    fn from(u: UsageWire) -> Self {
+        Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            cached_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            cache_write_tokens: 0,
+            reasoning_tokens: u
+                .completion_tokens_details
+                .map_or(0, |d| d.reasoning_tokens),
+        }
+    }
+}
+
+/// Usage from a complete OpenAI-shaped JSON response (chat or embeddings), without a tree.
+pub fn usage_of_body(body: &[u8]) -> Option<Usage> {
+    #[derive(Deserialize)]
+    struct Only {
+        usage: Option<UsageWire>,
+    }
+    serde_json::from_slice::<Only>(body)
+        .ok()?
+        .usage
+        .map(Usage::from)
+}
+
+/// Watches an OpenAI SSE stream on its way to the client: picks out usage, drops the usage
+/// chunk and `"usage":null` fields when the client did not ask for usage, notices errors.
+pub struct OpenAiStreamTap {
+    splitter: SseSplitter,
+    strip_usage: bool,
+    pub usage: Option<Usage>,
+    pub saw_done: bool,
+    /// An upstream error object seen in the stream.
+    pub error_seen: bool,
+}
+
+impl OpenAiStreamTap {
+    pub fn new(strip_usage: bool) -> Self {
+        Self {
+            splitter: SseSplitter::new(),
+            strip_usage,
+            usage: None,
+            saw_done: false,
+            error_seen: false,
+        }
+    }
+
+    /// Feeds upstream bytes; appends the complete events to forward to `out`. Returns how many
+    /// events were forwarded.
+    pub fn process(&mut self, chunk: &[u8], out: &mut BytesMut) -> usize {
+        self.splitter.push(chunk);
+        let mut n = 0;
+        while let Some(ev) = self.splitter.next_event() {
+            if self.handle(&ev, out) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The upstream ended: forwards an incomplete trailing event as-is.
+    pub fn finish(&mut self, out: &mut BytesMut) {
+        if let Some(rest) = self.splitter.remainder() {
+            out.put_slice(&rest);
+        }
+    }
+
+    fn handle(&mut self, ev: &[u8], out: &mut BytesMut) -> bool {
+        let data = data_of(ev);
+        if data == b"[DONE]" {
+            self.saw_done = true;
+            out.put_slice(ev);
+            return true;
+        }
+        if data.starts_with(b"{\"error\"") {
+            self.error_seen = true;
+        }
+        if memchr::memmem::find(data, b"\"usage\":{").is_some() {
+            #[derive(Deserialize)]
+            struct Chunk {
+                usage: Option<UsageWire>,
+                #[serde(default)]
+                choices: Vec<IgnoredAny>,
+            }
+            if let Ok(c) = serde_json::from_slice::<Chunk>(data) {
+                if let Some(u) = c.usage {
+                    self.usage = Some(u.into());
+                    if self.strip_usage && c.choices.is_empty() {
+                        return false;
+                    }
+                }
+            }
+        }
+        if self.strip_usage {
+            if let Some(pos) = memchr::memmem::find(ev, b",\"usage\":null") {
+                out.put_slice(&ev[..pos]);
+                out.put_slice(&ev[pos + ",\"usage\":null".len()..]);
+                return true;
+            }
+        }
+        out.put_slice(ev);
+        true
+    }
+}
+
+/// The `data:` payload of a single-line SSE event (the shape OpenAI-compatible servers send);
+/// for other shapes the whole event, which never matches the markers looked for.
+fn data_of(ev: &[u8]) -> &[u8] {
+    let trimmed = trim_ascii(ev);
+    match trimmed.strip_prefix(b"data:") {
+        Some(rest) if !rest.contains(&b'\n') => trim_ascii(rest),
+        _ => trimmed,
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+/// Watches an Anthropic Messages SSE stream passing through unchanged: picks out usage
+/// (`message_start` then cumulative `message_delta`) and notices `error` events and the end.
+pub struct AnthropicStreamTap {
+    splitter: SseSplitter,
+    usage: switchyard_providers::anthropic::WireUsage,
+    pub saw_usage: bool,
+    pub saw_stop: bool,
+    pub error_seen: bool,
+}
+
+impl Default for AnthropicStreamTap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AnthropicStreamTap {
+    pub fn new() -> Self {
+        Self {
+            splitter: SseSplitter::new(),
+            usage: Default::default(),
+            saw_usage: false,
+            saw_stop: false,
+            error_seen: false,
+        }
+    }
+
+    /// Feeds upstream bytes; appends the complete events (unchanged) to `out`.
+    pub fn process(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.splitter.push(chunk);
+        while let Some(ev) = self.splitter.next_event() {
+            self.inspect(&ev);
+            out.extend_from_slice(&ev);
+        }
+    }
+
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if let Some(rest) = self.splitter.remainder() {
+            out.extend_from_slice(&rest);
+        }
+    }
+
+    pub fn usage(&self) -> Option<Usage> {
+        self.saw_usage.then(|| self.usage.to_canonical())
+    }
+
+    fn inspect(&mut self, ev: &[u8]) {
+        let find = |needle: &[u8]| memchr::memmem::find(ev, needle).is_some();
+        if find(b"\"type\":\"message_start\"") || find(b"\"type\":\"message_delta\"") {
+            let parsed = switchyard_providers::sse::parse_event(ev);
+            #[derive(Deserialize)]
+            struct Msg {
+                usage: Option<switchyard_providers::anthropic::WireUsage>,
+            }
+            #[derive(Deserialize)]
+            struct Ev {
+                message: Option<Msg>,
+                usage: Option<switchyard_providers::anthropic::WireUsage>,
+            }
+            if let Ok(e) = serde_json::from_str::<Ev>(&parsed.data) {
+                if let Some(u) = e.message.and_then(|m| m.usage).or(e.usage) {
+                    self.usage.merge(&u);
+                    self.saw_usage = true;
+                }
+            }
+        } else if find(b"\"type\":\"message_stop\"") {
+            self.saw_stop = true;
+        } else if find(b"event: error") || find(b"\"type\":\"error\"") {
+            self.error_seen = true;
+        }
+    }
+}
+
+/// Usage from a complete Anthropic `message` JSON, without a tree.
+pub fn anthropic_usage_of_body(body: &[u8]) -> Option<Usage> {
+    #[derive(Deserialize)]
+    struct Only {
+        usage: Option<switchyard_providers::anthropic::WireUsage>,
+    }
+    serde_json::from_slice::<Only>(body)
+        .ok()?
+        .usage
+        .map(|u| u.to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrite_replaces_only_the_model() {
+        let body = br#"{"model": "smart", "messages":[{"role":"user","content":"model"}], "x_unknown": {"a":[1,2]}}"#;
+        let p = peek(body, Required::Chat).unwrap();
+        assert_eq!(p.model, "smart");
+        let out = rewrite(body, &p, "gpt-4o", true);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model": "gpt-4o", "messages":[{"role":"user","content":"model"}], "x_unknown": {"a":[1,2]}}"#
+        );
+    }
+
+    #[test]
+    fn rewrite_escapes_and_handles_escaped_input() {
+        let body = br#"{"messages":[],"model":"a\"b"}"#;
+        let p = peek(body, Required::Chat).unwrap();
+        assert_eq!(p.model, "a\"b");
+        let out = rewrite(body, &p, "x\"y", false);
+        assert_eq!(out, br#"{"messages":[],"model":"x\"y"}"#);
+    }
+
+    #[test]
+    fn forces_usage_on_streams() {
+        let body = br#"{"model":"m","messages":[],"stream":true}"#;
+        let p = peek(body, Required::Chat).unwrap();
+        let out = rewrite(body, &p, "u", true);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        assert_eq!(v["model"], "u");
+
+        let body = br#"{"model":"m","messages":[],"stream":true,"stream_options":{"foo":1}}"#;
+        let p = peek(body, Required::Chat).unwrap();
+        assert!(!p.include_usage);
+        let v: serde_json::Value = serde_json::from_slice(&rewrite(body, &p, "u", true)).unwrap();
+        assert_eq!(
+            v["stream_options"],
+            serde_json::json!({"foo":1,"include_usage":true})
+        );
+
+        let body =
+            br#"{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}"#;
+        let p = peek(body, Required::Chat).unwrap();
+        assert!(p.include_usage);
+        assert_eq!(
+            rewrite(body, &p, "m", true),
+            body.to_vec(),
+            "nothing to add when the client asked"
+        );
+    }
+
+    #[test]
+    fn client_errors() {
+        let e = peek(b"{not json", Required::Chat).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("not valid JSON"), "{}", e.message);
+        assert_eq!(peek(b"[1]", Required::Chat).unwrap_err().status, 400);
+        let e = peek(br#"{"messages":[]}"#, Required::Chat).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("model"));
+        let e = peek(br#"{"model":"m"}"#, Required::Chat).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("messages"));
+        let e = peek(br#"{"model":3,"messages":[]}"#, Required::Chat).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("model"));
+        let e = peek(br#"{"model":"m","input":"x"}"#, Required::Messages).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("messages"));
+        for cut in 0..20 {
+            let _ = peek(&br#"{"model":"m","messages":[]}"#[..cut], Required::Chat);
+        }
+    }
+
+    #[test]
+    fn tap_strips_usage_the_client_did_not_ask_for() {
+        let upstream = concat!(
+            "data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+            "data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n",
+            "data: {\"id\":\"1\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":1}}}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let mut tap = OpenAiStreamTap::new(true);
+        let mut out = BytesMut::new();
+        for b in upstream.as_bytes().chunks(7) {
+            tap.process(b, &mut out);
+        }
+        tap.finish(&mut out);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(!text.contains("usage"), "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"));
+        assert_eq!(text.matches("data: ").count(), 3);
+        let u = tap.usage.unwrap();
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.cached_tokens),
+            (5, 2, 1)
+        );
+
+        let mut tap = OpenAiStreamTap::new(false);
+        let mut out = BytesMut::new();
+        tap.process(upstream.as_bytes(), &mut out);
+        assert_eq!(
+            &out[..],
+            upstream.as_bytes(),
+            "unchanged when the client asked for usage"
+        );
+        assert_eq!(tap.usage.unwrap().completion_tokens, 2);
+    }
+
+    #[test]
+    fn usage_from_body() {
+        let u = usage_of_body(br#"{"id":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":2}}}"#).unwrap();
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens),
+            (3, 4, 2)
+        );
+        assert!(usage_of_body(b"{}").is_none());
+    }
+}

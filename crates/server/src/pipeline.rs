@@ -1,0 +1,578 @@
+//! The request pipeline, in order (see docs/architecture.md):
+//!
+//! 1. ingress: read the body (size limit), peek model/stream (fast path) — 400/413
+//! 2. authenticate — 401
+//! 3. admit (limits, budgets, model allow-list) — 429/403   [seam: `admit`]
+//! 4. input guardrails — 400 or rewrite                     [seam: `guard_input`]
+//! 5. cache lookup                                          [seam: `cache_lookup`]
+//! 6. route: ordered attempts over targets and fallbacks; each attempt is a pass-through (same
+//!    wire as the client) or a translation (client dialect -> canonical -> provider wire)
+//! 7. output guardrails                                     [seam: inside the pumps]
+//! 8. meter (metrics now; ledger and request log hang off the same record)
+//! 9. egress in the client's dialect, with the x-switchyard-* headers
+//!
+//! Order matters: auth before reading anything costly about the request beyond its size;
+//! admission before any upstream work; failover only before the first byte reaches the client.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use http_body_util::BodyExt;
+use switchyard_ingress::anthropic::MessagesStreamEncoder;
+use switchyard_ingress::openai::ChatStreamEncoder;
+use switchyard_ingress::Dialect;
+use switchyard_providers::{Dropped, WireRequest};
+use switchyard_telemetry::Endpoint;
+use switchyard_types::{ChatRequest, EmbedRequest, ErrorClass, GatewayError, Usage};
+
+use crate::auth::{self, Principal};
+use crate::errors::error_response;
+use crate::fastpath::{self, OpenAiStreamTap, Peeked, Required};
+use crate::meter::Meter;
+use crate::proxy::{self, Encoder, OpenAiPassPump, ProxyStream, Pump, TranslatePump};
+use crate::state::{AppState, Resolved, Target, Wire};
+use crate::transport::{collect_body, UpstreamBody};
+
+/// Which API the request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    OpenAiChat,
+    OpenAiEmbeddings,
+    AnthropicMessages,
+}
+
+impl Api {
+    fn dialect(self) -> Dialect {
+        match self {
+            Api::OpenAiChat | Api::OpenAiEmbeddings => Dialect::OpenAi,
+            Api::AnthropicMessages => Dialect::Anthropic,
+        }
+    }
+    fn endpoint(self) -> Endpoint {
+        match self {
+            Api::OpenAiChat => Endpoint::chat_completions,
+            Api::OpenAiEmbeddings => Endpoint::embeddings,
+            Api::AnthropicMessages => Endpoint::messages,
+        }
+    }
+    fn required(self) -> Required {
+        match self {
+            Api::OpenAiChat => Required::Chat,
+            Api::OpenAiEmbeddings => Required::Embeddings,
+            Api::AnthropicMessages => Required::Messages,
+        }
+    }
+}
+
+/// The request id: the client's `x-request-id` when it is sane, else a new one.
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "req_{:016x}{:08x}",
+                rand::random::<u64>(),
+                rand::random::<u32>()
+            )
+        })
+}
+
+/// Reads the body, refusing more than `limit` bytes with a 413.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, GatewayError> {
+    let too_large = || {
+        GatewayError::client(
+            ErrorClass::PayloadTooLarge,
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    if let Some(len) = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(too_large());
+        }
+    }
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(too_large())
+            } else {
+                Err(GatewayError::bad_request(format!(
+                    "could not read the request body: {e}"
+                )))
+            }
+        }
+    }
+}
+
+/// One client request on its way through the pipeline.
+struct Call<'a> {
+    api: Api,
+    body: &'a [u8],
+    peek: Peeked<'a>,
+    client_headers: &'a HeaderMap,
+    /// The body parsed into canonical form, once, when the first translated attempt needs it.
+    canonical: Option<ChatRequest>,
+    /// The embeddings body parsed, once, for translated attempts.
+    embed: Option<EmbedRequest>,
+}
+
+impl Call<'_> {
+    fn canonical(&mut self) -> Result<&ChatRequest, GatewayError> {
+        if self.canonical.is_none() {
+            let parsed = match self.api {
+                Api::OpenAiChat => switchyard_ingress::openai::parse_chat_request(self.body)?,
+                Api::AnthropicMessages => {
+                    switchyard_ingress::anthropic::parse_messages_request(self.body)?
+                }
+                Api::OpenAiEmbeddings => {
+                    return Err(GatewayError::internal("embeddings have no chat form"))
+                }
+            };
+            self.canonical = Some(parsed);
+        }
+        self.canonical
+            .as_ref()
+            .ok_or_else(|| GatewayError::internal("canonical request missing"))
+    }
+}
+
+/// A successful upstream attempt, not yet sent to the client.
+enum Answer {
+    Full {
+        body: Bytes,
+        usage: Option<Usage>,
+    },
+    Stream {
+        upstream: UpstreamBody,
+        pump: Box<dyn Pump>,
+        prefix: Vec<u8>,
+        idle: Duration,
+    },
+}
+
+struct Served {
+    answer: Answer,
+    target: Target,
+    dropped: Dropped,
+}
+
+/// Entry point for every API request.
+pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body) -> Response {
+    let rid = request_id(&headers);
+    let dialect = api.dialect();
+    let mut meter = Meter::start(app.clone(), api.endpoint(), rid.clone());
+    match run(&app, api, &headers, body, &mut meter).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            meter.status = e.status;
+            meter.error = Some(e.class);
+            if e.who != switchyard_types::Who::Client {
+                tracing::warn!(request_id = %rid, error = %e, "request failed");
+            }
+            meter.finish();
+            error_response(dialect, &e, &rid)
+        }
+    }
+}
+
+async fn run(
+    app: &Arc<AppState>,
+    api: Api,
+    headers: &HeaderMap,
+    body: Body,
+    meter: &mut Meter,
+) -> Result<Response, GatewayError> {
+    let principal = auth::authenticate(app, headers, api.dialect())?;
+    let bytes = read_body(headers, body, app.max_body_bytes).await?;
+    let peek = fastpath::peek(&bytes, api.required())?;
+    let resolved = app.resolve(&peek.model)?;
+    meter.model_label = resolved.label();
+    admit(&principal, &resolved)?;
+    guard_input(&bytes)?;
+    let stream = peek.stream && api != Api::OpenAiEmbeddings;
+    let mut call = Call {
+        api,
+        body: &bytes,
+        peek,
+        client_headers: headers,
+        canonical: None,
+        embed: None,
+    };
+    let served = route(app, &resolved, &mut call, meter).await?;
+    respond(served, stream, meter)
+}
+
+/// Admission: rate limits, budgets and model allow-lists plug in here. With only the master
+/// key (or an open gateway) every resolved model is allowed.
+fn admit(_principal: &Principal, _resolved: &Resolved) -> Result<(), GatewayError> {
+    Ok(())
+}
+
+/// Input guardrails plug in here (PII, prompt injection, deny-lists).
+fn guard_input(_body: &[u8]) -> Result<(), GatewayError> {
+    Ok(())
+}
+
+/// Tries targets in order, then the requested model's fallbacks chosen by the error class:
+/// `context_window_fallbacks` after a context overflow, `content_policy_fallbacks` after a
+/// content-policy refusal, `fallbacks` after retryable failures. Fallbacks do not chain.
+async fn route(
+    app: &Arc<AppState>,
+    resolved: &Resolved,
+    call: &mut Call<'_>,
+    meter: &mut Meter,
+) -> Result<Served, GatewayError> {
+    let mut queue: std::collections::VecDeque<Resolved> = [resolved.clone()].into();
+    let mut last: Option<GatewayError> = None;
+    let mut first_group = true;
+    while let Some(group) = queue.pop_front() {
+        let targets: Vec<Target> = match &group {
+            Resolved::Model(m) => m
+                .attempt_order()
+                .into_iter()
+                .filter_map(|i| m.targets.get(i).cloned())
+                .collect(),
+            Resolved::Direct(t) => vec![t.clone()],
+        };
+        for target in targets {
+            meter.attempts += 1;
+            match attempt(app, call, &target, meter).await {
+                Ok((answer, dropped)) => {
+                    meter.attempt(&target.provider.name, None);
+                    return Ok(Served {
+                        answer,
+                        target,
+                        dropped,
+                    });
+                }
+                Err(e) => {
+                    meter.attempt(&target.provider.name, Some(e.class));
+                    tracing::debug!(provider = %target.provider.name, error = %e, "attempt failed");
+                    let retryable = e.class.retryable();
+                    last = Some(e);
+                    if !retryable {
+                        break;
+                    }
+                }
+            }
+        }
+        let Some(class) = last.as_ref().map(|e| e.class) else {
+            break;
+        };
+        if first_group {
+            first_group = false;
+            if let Resolved::Model(m) = &group {
+                let list: &[String] = match class {
+                    ErrorClass::ContextWindowExceeded => &m.context_window_fallbacks,
+                    ErrorClass::ContentFiltered => &m.content_policy_fallbacks,
+                    c if c.retryable() => &m.fallbacks,
+                    _ => &[],
+                };
+                queue.extend(
+                    list.iter()
+                        .filter_map(|name| app.models.get(name).cloned().map(Resolved::Model)),
+                );
+            }
+        } else if !class.retryable() {
+            break;
+        }
+    }
+    Err(last.unwrap_or_else(|| GatewayError::internal("the model has no targets")))
+}
+
+/// One upstream attempt: send, check the status, and for streams peek the first event.
+async fn attempt(
+    app: &Arc<AppState>,
+    call: &mut Call<'_>,
+    target: &Target,
+    meter: &Meter,
+) -> Result<(Answer, Dropped), GatewayError> {
+    let p = &target.provider;
+    let stream = call.peek.stream && call.api != Api::OpenAiEmbeddings;
+    let mut dropped = Dropped::default();
+    let pass_through = matches!(
+        (call.api, p.wire),
+        (Api::OpenAiChat | Api::OpenAiEmbeddings, Wire::OpenAi)
+            | (Api::AnthropicMessages, Wire::Anthropic)
+    );
+    let wire = if pass_through {
+        pass_through_request(call, target)?
+    } else {
+        match call.api {
+            Api::OpenAiEmbeddings => {
+                if call.embed.is_none() {
+                    call.embed = Some(switchyard_ingress::openai::parse_embed_request(call.body)?);
+                }
+                let mut req = call
+                    .embed
+                    .clone()
+                    .ok_or_else(|| GatewayError::internal("embed request missing"))?;
+                req.model = target.upstream_model.clone();
+                p.adapter.embed_request(&req)?
+            }
+            Api::OpenAiChat | Api::AnthropicMessages => {
+                let mut req = call.canonical()?.clone();
+                req.model = target.upstream_model.clone();
+                p.adapter.chat_request(&req, &mut dropped)?
+            }
+        }
+    };
+    let wire = p.adapter.authorize(wire).await?;
+    let sent = Instant::now();
+    let resp = p.transport.send(&p.name, wire, &p.timeouts).await?;
+    meter.upstream_latency(&p.name, sent);
+    if !resp.status.is_success() {
+        let body = collect_body(&p.name, resp.body, 1 << 20, p.timeouts.request)
+            .await
+            .unwrap_or_default();
+        return Err(p.adapter.error(resp.status.as_u16(), &resp.headers, &body));
+    }
+    if !stream {
+        let body = collect_body(
+            &p.name,
+            resp.body,
+            app.max_body_bytes.max(64 << 20),
+            p.timeouts.request,
+        )
+        .await?;
+        let answer = if pass_through {
+            let usage = match call.api {
+                Api::AnthropicMessages => fastpath::anthropic_usage_of_body(&body),
+                _ => fastpath::usage_of_body(&body),
+            };
+            Answer::Full { body, usage }
+        } else if call.api == Api::OpenAiEmbeddings {
+            let er = p.adapter.embed_response(&body)?;
+            let base64 = call
+                .embed
+                .as_ref()
+                .and_then(|r| r.encoding_format.as_deref())
+                == Some("base64");
+            let out =
+                switchyard_ingress::openai::render_embed_response(&er, &call.peek.model, base64);
+            Answer::Full {
+                body: Bytes::from(out),
+                usage: Some(er.usage),
+            }
+        } else {
+            let cr = p.adapter.chat_response(&body)?;
+            let out = match call.api {
+                Api::AnthropicMessages => {
+                    switchyard_ingress::anthropic::render_message_response(&cr)
+                }
+                _ => switchyard_ingress::openai::render_chat_response(&cr, &call.peek.model),
+            };
+            Answer::Full {
+                body: Bytes::from(out),
+                usage: cr.usage,
+            }
+        };
+        return Ok((answer, dropped));
+    }
+    let mut upstream = resp.body;
+    let mut pump: Box<dyn Pump> = if pass_through {
+        match call.api {
+            Api::AnthropicMessages => Box::new(AnthropicPassPump::default()),
+            _ => Box::new(OpenAiPassPump {
+                tap: OpenAiStreamTap::new(!call.peek.include_usage),
+            }),
+        }
+    } else {
+        let encoder = match call.api {
+            Api::AnthropicMessages => {
+                Encoder::Anthropic(MessagesStreamEncoder::new(&call.peek.model))
+            }
+            _ => Encoder::OpenAi(ChatStreamEncoder::new(call.peek.include_usage, now_secs())),
+        };
+        Box::new(TranslatePump::new(p.adapter.stream_decoder(), encoder))
+    };
+    let prefix = proxy::first_bytes(&mut upstream, pump.as_mut(), p.timeouts.first_byte).await?;
+    if let Some(err) = pump.leading_error(&prefix) {
+        return Err(err);
+    }
+    Ok((
+        Answer::Stream {
+            upstream,
+            pump,
+            prefix,
+            idle: p.timeouts.idle,
+        },
+        dropped,
+    ))
+}
+
+/// The client's own body with the model swapped, to the provider's URL with its credentials.
+fn pass_through_request(call: &Call<'_>, target: &Target) -> Result<WireRequest, GatewayError> {
+    let p = &target.provider;
+    let stream = call.peek.stream && call.api != Api::OpenAiEmbeddings;
+    let body = fastpath::rewrite(
+        call.body,
+        &call.peek,
+        &target.upstream_model,
+        call.api == Api::OpenAiChat,
+    );
+    let mut req = match (call.api, &p.openai, &p.anthropic) {
+        (Api::OpenAiChat, Some(oa), _) => {
+            let mut r = WireRequest::post_json(oa.chat_url(&target.upstream_model), body);
+            r.headers.extend(oa.auth_headers());
+            r
+        }
+        (Api::OpenAiEmbeddings, Some(oa), _) => {
+            let mut r = WireRequest::post_json(oa.embeddings_url(&target.upstream_model), body);
+            r.headers.extend(oa.auth_headers());
+            r
+        }
+        (Api::AnthropicMessages, _, Some(an)) => {
+            let mut r = WireRequest::post_json(an.url().to_string(), body);
+            r.headers.extend(an.headers().iter().cloned());
+            if let Some(beta) = call.client_headers.get("anthropic-beta") {
+                r.headers.push((
+                    http::HeaderName::from_static("anthropic-beta"),
+                    beta.clone(),
+                ));
+            }
+            r
+        }
+        _ => {
+            return Err(GatewayError::internal(
+                "pass-through to a provider of another wire",
+            ))
+        }
+    };
+    if stream {
+        req.headers.push((
+            http::header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        ));
+    }
+    Ok(req)
+}
+
+/// Anthropic client, Anthropic provider: events pass through unchanged.
+#[derive(Default)]
+struct AnthropicPassPump {
+    tap: fastpath::AnthropicStreamTap,
+}
+
+impl Pump for AnthropicPassPump {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
+        self.tap.process(chunk, out);
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), GatewayError> {
+        self.tap.finish(out);
+        if !self.tap.saw_stop && !self.tap.error_seen {
+            return Err(GatewayError::upstream(
+                ErrorClass::ServerError,
+                502,
+                "the provider's stream ended before message_stop",
+            ));
+        }
+        Ok(())
+    }
+    fn usage(&self) -> Option<Usage> {
+        self.tap.usage()
+    }
+    fn leading_error(&self, prefix: &[u8]) -> Option<GatewayError> {
+        if !self.tap.error_seen {
+            return None;
+        }
+        let ev = switchyard_providers::sse::parse_event(prefix);
+        Some(switchyard_providers::anthropic::map_error(
+            502,
+            &HeaderMap::new(),
+            ev.data.as_bytes(),
+        ))
+    }
+    fn error_event(&mut self, err: &GatewayError, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"event: error\ndata: ");
+        out.extend_from_slice(&Dialect::Anthropic.render_error(err));
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Builds the client response from the served answer.
+fn respond(served: Served, stream: bool, meter: &mut Meter) -> Result<Response, GatewayError> {
+    let Served {
+        answer,
+        target,
+        dropped,
+    } = served;
+    meter.provider = target.provider.name.clone();
+    meter.upstream_model = target.upstream_model.clone();
+    meter.status = 200;
+    let mut builder = Response::builder().status(StatusCode::OK);
+    if let Some(h) = builder.headers_mut() {
+        put(h, "x-request-id", &meter.request_id);
+        put(h, "x-switchyard-provider", &target.provider.name);
+        put(h, "x-switchyard-model", &target.upstream_model);
+        h.insert("x-switchyard-attempts", HeaderValue::from(meter.attempts));
+        if !dropped.0.is_empty() {
+            put(h, "x-switchyard-dropped-params", &dropped.0.join(","));
+        }
+        if stream {
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            h.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            );
+        } else {
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+    }
+    let body = match answer {
+        Answer::Full { body, usage } => {
+            meter.usage = usage;
+            meter.finish();
+            Body::from(body)
+        }
+        Answer::Stream {
+            upstream,
+            pump,
+            prefix,
+            idle,
+        } => {
+            let m = std::mem::replace(meter, meter.detach());
+            Body::from_stream(ProxyStream::new(upstream, pump, prefix, idle, m))
+        }
+    };
+    builder
+        .body(body)
+        .map_err(|e| GatewayError::internal(format!("building the response: {e}")))
+}
+
+fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}

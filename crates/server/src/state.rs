@@ -1,0 +1,260 @@
+//! Everything built from a validated config and shared by every request: providers with their
+//! adapters and transports, public models, metrics. Built once, before the port is bound;
+//! nothing here is looked up by string matching on the provider kind at request time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_config::{Config, ProviderConfig, ProviderKind};
+use switchyard_providers::anthropic::AnthropicAdapter;
+use switchyard_providers::client::HttpClient;
+use switchyard_providers::openai::{OpenAiAdapter, OpenAiFlavor};
+use switchyard_providers::ChatAdapter;
+use switchyard_telemetry::Metrics;
+use switchyard_types::{ErrorClass, GatewayError, Secret};
+
+use crate::mock::MockProvider;
+use crate::transport::{Timeouts, Transport};
+
+/// The wire format a provider speaks, which decides whether a client's request can take the
+/// same-dialect fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// OpenAI Chat Completions (openai, azure_openai, openai_compatible, mock).
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Anything else: always translated.
+    Other,
+}
+
+pub struct ProviderRuntime {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub wire: Wire,
+    pub transport: Transport,
+    pub timeouts: Timeouts,
+    /// Translator between canonical and this provider's wire format.
+    pub adapter: Arc<dyn ChatAdapter>,
+    /// For OpenAI-wire providers: URLs and auth headers for the fast path.
+    pub openai: Option<Arc<OpenAiAdapter>>,
+    /// For Anthropic providers: URL and headers for the Anthropic pass-through.
+    pub anthropic: Option<Arc<AnthropicAdapter>>,
+}
+
+/// One way to serve a public model.
+#[derive(Clone)]
+pub struct Target {
+    pub provider: Arc<ProviderRuntime>,
+    pub upstream_model: String,
+    pub weight: u32,
+}
+
+pub struct ModelRuntime {
+    pub name: String,
+    pub targets: Vec<Target>,
+    pub fallbacks: Vec<String>,
+    pub context_window_fallbacks: Vec<String>,
+    pub content_policy_fallbacks: Vec<String>,
+    /// Round-robin cursor for spreading requests over targets by weight.
+    cursor: AtomicUsize,
+    /// Targets expanded by weight, as indexes into `targets`.
+    weighted: Vec<usize>,
+}
+
+impl ModelRuntime {
+    /// Target indexes in the order to try them: a weighted rotation start, then the rest.
+    pub fn attempt_order(&self) -> Vec<usize> {
+        let n = self.targets.len();
+        if n <= 1 {
+            return (0..n).collect();
+        }
+        let pick = self.cursor.fetch_add(1, Ordering::Relaxed) % self.weighted.len().max(1);
+        let first = self.weighted.get(pick).copied().unwrap_or(0);
+        let mut order = Vec::with_capacity(n);
+        order.push(first);
+        order.extend((0..n).filter(|i| *i != first));
+        order
+    }
+}
+
+/// A request's model resolved to how to serve it.
+#[derive(Clone)]
+pub enum Resolved {
+    /// A declared public model.
+    Model(Arc<ModelRuntime>),
+    /// `provider/upstream-model` addressing.
+    Direct(Target),
+}
+
+impl Resolved {
+    /// The metric label: the public name, or `provider/*` for direct addressing (bounded).
+    pub fn label(&self) -> String {
+        match self {
+            Resolved::Model(m) => m.name.clone(),
+            Resolved::Direct(t) => format!("{}/*", t.provider.name),
+        }
+    }
+}
+
+pub struct AppState {
+    pub master_key: Option<Secret<String>>,
+    pub providers: HashMap<String, Arc<ProviderRuntime>>,
+    pub models: HashMap<String, Arc<ModelRuntime>>,
+    pub model_names: Vec<String>,
+    pub metrics: Metrics,
+    pub max_body_bytes: usize,
+    pub client: HttpClient,
+    pub draining: AtomicBool,
+}
+
+impl AppState {
+    pub fn build(config: &Config) -> Result<Self, String> {
+        // One pooled client per distinct connect timeout (usually just one).
+        let mut clients: HashMap<Duration, HttpClient> = HashMap::new();
+        let default_client = HttpClient::new(Duration::from_secs(5))?;
+        clients.insert(Duration::from_secs(5), default_client.clone());
+        let mut providers = HashMap::new();
+        for (name, pc) in &config.providers {
+            let connect = Timeouts::from_config(&pc.timeouts).connect;
+            let client = match clients.get(&connect) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = HttpClient::new(connect)?;
+                    clients.insert(connect, c.clone());
+                    c
+                }
+            };
+            let rt =
+                build_provider(name, pc, &client).map_err(|e| format!("providers.{name}: {e}"))?;
+            providers.insert(name.clone(), Arc::new(rt));
+        }
+        let mut models = HashMap::new();
+        for (name, mc) in &config.models {
+            let mut targets = Vec::new();
+            for t in &mc.targets {
+                let provider = providers
+                    .get(&t.provider)
+                    .cloned()
+                    .ok_or_else(|| format!("models.{name}: unknown provider {}", t.provider))?;
+                targets.push(Target {
+                    provider,
+                    upstream_model: t.model.clone(),
+                    weight: t.weight,
+                });
+            }
+            let weighted = targets
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| std::iter::repeat_n(i, t.weight.min(1000) as usize))
+                .collect();
+            models.insert(
+                name.clone(),
+                Arc::new(ModelRuntime {
+                    name: name.clone(),
+                    targets,
+                    fallbacks: mc.fallbacks.clone(),
+                    context_window_fallbacks: mc.context_window_fallbacks.clone(),
+                    content_policy_fallbacks: mc.content_policy_fallbacks.clone(),
+                    cursor: AtomicUsize::new(0),
+                    weighted,
+                }),
+            );
+        }
+        let mut model_names: Vec<String> = models.keys().cloned().collect();
+        model_names.sort();
+        Ok(Self {
+            master_key: config.master_key.clone(),
+            providers,
+            models,
+            model_names,
+            metrics: Metrics::new(),
+            max_body_bytes: config.server.max_body_bytes,
+            client: default_client,
+            draining: AtomicBool::new(false),
+        })
+    }
+
+    /// Resolves a client's model name: a declared model first, then `provider/model`.
+    pub fn resolve(&self, model: &str) -> Result<Resolved, GatewayError> {
+        if let Some(m) = self.models.get(model) {
+            return Ok(Resolved::Model(m.clone()));
+        }
+        if let Some((prefix, upstream)) = model.split_once('/') {
+            if let Some(p) = self.providers.get(prefix) {
+                if !upstream.is_empty() {
+                    return Ok(Resolved::Direct(Target {
+                        provider: p.clone(),
+                        upstream_model: upstream.to_string(),
+                        weight: 1,
+                    }));
+                }
+            }
+        }
+        Err(GatewayError::client(
+            ErrorClass::NotFound,
+            format!("The model `{model}` does not exist or you do not have access to it."),
+        )
+        .with_param("model"))
+    }
+}
+
+fn build_provider(
+    name: &str,
+    pc: &ProviderConfig,
+    client: &HttpClient,
+) -> Result<ProviderRuntime, String> {
+    use switchyard_providers as p;
+    let kind = pc.kind();
+    let timeouts = Timeouts::from_config(&pc.timeouts);
+    let mut transport = Transport::Http(client.clone());
+    let mut openai = None;
+    let mut anthropic = None;
+    let (wire, adapter): (Wire, Arc<dyn ChatAdapter>) = match kind {
+        ProviderKind::Openai | ProviderKind::AzureOpenai | ProviderKind::OpenaiCompatible => {
+            let flavor = match kind {
+                ProviderKind::Openai => OpenAiFlavor::OpenAi,
+                ProviderKind::AzureOpenai => OpenAiFlavor::Azure,
+                _ => OpenAiFlavor::Compatible,
+            };
+            let a = Arc::new(OpenAiAdapter::new(pc, flavor)?);
+            openai = Some(a.clone());
+            (Wire::OpenAi, a)
+        }
+        ProviderKind::Mock => {
+            let mut cfg = pc.clone();
+            cfg.base_url = Some("http://mock.invalid/v1".into());
+            let a = Arc::new(OpenAiAdapter::new(&cfg, OpenAiFlavor::Compatible)?);
+            openai = Some(a.clone());
+            transport = Transport::Mock(Arc::new(MockProvider::new(
+                pc.mock.clone().unwrap_or_default(),
+            )));
+            (Wire::OpenAi, a)
+        }
+        ProviderKind::Anthropic => {
+            let a = Arc::new(AnthropicAdapter::new(pc)?);
+            anthropic = Some(a.clone());
+            (Wire::Anthropic, a)
+        }
+        ProviderKind::Gemini => (Wire::Other, Arc::new(p::gemini::GeminiAdapter::new(pc)?)),
+        ProviderKind::Vertex => (
+            Wire::Other,
+            Arc::new(p::vertex::VertexAdapter::new(pc, client.clone())?),
+        ),
+        ProviderKind::Bedrock => (Wire::Other, Arc::new(p::bedrock::BedrockAdapter::new(pc)?)),
+        ProviderKind::Cohere => (Wire::Other, Arc::new(p::cohere::CohereAdapter::new(pc)?)),
+        ProviderKind::Mistral => (Wire::Other, Arc::new(p::mistral::MistralAdapter::new(pc)?)),
+    };
+    Ok(ProviderRuntime {
+        name: name.to_string(),
+        kind,
+        wire,
+        transport,
+        timeouts,
+        adapter,
+        openai,
+        anthropic,
+    })
+}

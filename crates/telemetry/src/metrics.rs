@@ -1,0 +1,291 @@
+//! The metric registry. Label values are bounded: model and provider names come from the
+//! configuration, statuses are HTTP codes, error classes and endpoints are enums.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use switchyard_types::ErrorClass;
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[expect(
+    non_camel_case_types,
+    reason = "label values are the variant names, in snake_case"
+)]
+pub enum Endpoint {
+    chat_completions,
+    embeddings,
+    messages,
+    count_tokens,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[expect(
+    non_camel_case_types,
+    reason = "label values are the variant names, in snake_case"
+)]
+pub enum TokenKind {
+    prompt,
+    completion,
+    cached,
+    reasoning,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[expect(
+    non_camel_case_types,
+    reason = "label values are the variant names, in snake_case"
+)]
+pub enum ErrorLabel {
+    none,
+    bad_request,
+    unauthorized,
+    forbidden,
+    not_found,
+    payload_too_large,
+    unsupported,
+    rate_limited,
+    budget_exceeded,
+    quota_exceeded,
+    overloaded,
+    context_window_exceeded,
+    content_filtered,
+    upstream_auth,
+    server_error,
+    timeout,
+    connect,
+    internal,
+    client_disconnected,
+}
+
+impl From<Option<ErrorClass>> for ErrorLabel {
+    fn from(c: Option<ErrorClass>) -> Self {
+        match c {
+            None => ErrorLabel::none,
+            Some(ErrorClass::BadRequest) => ErrorLabel::bad_request,
+            Some(ErrorClass::Unauthorized) => ErrorLabel::unauthorized,
+            Some(ErrorClass::Forbidden) => ErrorLabel::forbidden,
+            Some(ErrorClass::NotFound) => ErrorLabel::not_found,
+            Some(ErrorClass::PayloadTooLarge) => ErrorLabel::payload_too_large,
+            Some(ErrorClass::Unsupported) => ErrorLabel::unsupported,
+            Some(ErrorClass::RateLimited) => ErrorLabel::rate_limited,
+            Some(ErrorClass::BudgetExceeded) => ErrorLabel::budget_exceeded,
+            Some(ErrorClass::QuotaExceeded) => ErrorLabel::quota_exceeded,
+            Some(ErrorClass::Overloaded) => ErrorLabel::overloaded,
+            Some(ErrorClass::ContextWindowExceeded) => ErrorLabel::context_window_exceeded,
+            Some(ErrorClass::ContentFiltered) => ErrorLabel::content_filtered,
+            Some(ErrorClass::UpstreamAuth) => ErrorLabel::upstream_auth,
+            Some(ErrorClass::ServerError) => ErrorLabel::server_error,
+            Some(ErrorClass::Timeout) => ErrorLabel::timeout,
+            Some(ErrorClass::Connect) => ErrorLabel::connect,
+            Some(ErrorClass::Internal) => ErrorLabel::internal,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub endpoint: Endpoint,
+    /// Public model name from config (`provider/*` for ad-hoc addressing, `unknown` otherwise).
+    pub model: String,
+    /// Provider name from config, or `none` when no provider was reached.
+    pub provider: String,
+    /// HTTP status returned to the client.
+    pub status: u16,
+    pub error: ErrorLabel,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    pub model: String,
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    pub model: String,
+    pub provider: String,
+    pub kind: TokenKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AttemptLabels {
+    pub provider: String,
+    pub error: ErrorLabel,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabels {
+    pub endpoint: Endpoint,
+}
+
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        60.0, 120.0,
+    ]
+    .into_iter()
+}
+
+fn new_histogram() -> Histogram {
+    Histogram::new(latency_buckets())
+}
+
+/// Every metric, registered once at start-up and shared.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    pub upstream_duration: Family<ProviderLabels, Histogram, fn() -> Histogram>,
+    pub ttft: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    pub in_flight: Family<EndpointLabels, Gauge>,
+    pub tokens: Family<TokenLabels, Counter>,
+    pub attempts: Family<AttemptLabels, Counter>,
+    pub streams_broken: Family<ModelLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("switchyard");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Client requests by endpoint, model, provider, status and error class",
+            requests.clone(),
+        );
+        let request_duration: Family<ModelLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(new_histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time from request received to response complete",
+            request_duration.clone(),
+        );
+        let upstream_duration: Family<ProviderLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(new_histogram);
+        registry.register(
+            "upstream_duration_seconds",
+            "Time from upstream request sent to upstream response head",
+            upstream_duration.clone(),
+        );
+        let ttft: Family<ModelLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(new_histogram);
+        registry.register(
+            "time_to_first_token_seconds",
+            "Time from request received to the first stream event sent to the client",
+            ttft.clone(),
+        );
+        let in_flight = Family::<EndpointLabels, Gauge>::default();
+        // Present from the start (at 0) so a scrape before the first request shows them.
+        for endpoint in [
+            Endpoint::chat_completions,
+            Endpoint::embeddings,
+            Endpoint::messages,
+            Endpoint::count_tokens,
+        ] {
+            in_flight.get_or_create(&EndpointLabels { endpoint }).set(0);
+        }
+        registry.register(
+            "in_flight_requests",
+            "Requests being served",
+            in_flight.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "tokens",
+            "Tokens reported by providers (cached is a subset of prompt, reasoning of completion)",
+            tokens.clone(),
+        );
+        let attempts = Family::<AttemptLabels, Counter>::default();
+        registry.register(
+            "upstream_attempts",
+            "Upstream attempts by provider and error class (none = success)",
+            attempts.clone(),
+        );
+        let streams_broken = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "streams_broken",
+            "Streams that failed after bytes reached the client",
+            streams_broken.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_duration,
+            upstream_duration,
+            ttft,
+            in_flight,
+            tokens,
+            attempts,
+            streams_broken,
+        }
+    }
+
+    /// Lets other crates register their own metrics (routing target state, budgets, ...).
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Renders the OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_labels() {
+        let m = Metrics::new();
+        m.requests
+            .get_or_create(&RequestLabels {
+                endpoint: Endpoint::chat_completions,
+                model: "smart".into(),
+                provider: "openai".into(),
+                status: 200,
+                error: ErrorLabel::none,
+            })
+            .inc();
+        m.tokens
+            .get_or_create(&TokenLabels {
+                model: "smart".into(),
+                provider: "openai".into(),
+                kind: TokenKind::prompt,
+            })
+            .inc_by(42);
+        let text = m.render();
+        assert!(text.contains(
+            r#"switchyard_requests_total{endpoint="chat_completions",model="smart",provider="openai",status="200",error="none"} 1"#
+        ), "{text}");
+        assert!(text.contains(r#"kind="prompt"} 42"#), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn every_error_class_has_a_label() {
+        for c in ErrorClass::ALL {
+            assert_ne!(ErrorLabel::from(Some(c)), ErrorLabel::none);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+"""Starts the real `switchyard` binary (and, where needed, the fake upstream binary) for the
+end-to-end tests. Nothing here reaches the internet: providers are the in-process `mock` and a
+fake OpenAI-compatible upstream on 127.0.0.1."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+BIN = os.environ.get("SWITCHYARD_BIN", "target/debug/switchyard")
+FAKE_BIN = os.environ.get("FAKE_UPSTREAM_BIN", "target/debug/switchyard-fake-upstream")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited early with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+class Gateway:
+    def __init__(self, config_yaml: str):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
+        self.config = os.path.join(self.dir, "switchyard.yaml")
+        with open(self.config, "w") as f:
+            f.write(f"listen: 127.0.0.1:{self.port}\n")
+            f.write(f"database: sqlite://{self.dir}/switchyard.db\n")
+            f.write(config_yaml)
+        self.log = open(os.path.join(self.dir, "gateway.log"), "w+")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--config", self.config],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+        )
+        wait_ready(f"http://127.0.0.1:{self.port}/health/ready", self.proc)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def logs(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def fake_upstream():
+    port = free_port()
+    proc = subprocess.Popen([FAKE_BIN, f"127.0.0.1:{port}", "5"], stderr=subprocess.DEVNULL)
+    # The fake answers any path; a POST is needed, so poll the port instead.
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+MASTER_KEY = "sk-e2e-master"
+
+
+@pytest.fixture(scope="session")
+def gateway(fake_upstream):
+    g = Gateway(
+        f"""
+master_key: {MASTER_KEY}
+providers:
+  mock:
+    kind: mock
+  fake:
+    kind: openai_compatible
+    base_url: {fake_upstream}/v1
+    api_key: sk-fake-provider-key
+  limited:
+    kind: mock
+    mock: {{ failure_rate: 1.0, failure_status: 429 }}
+  broken:
+    kind: mock
+    mock: {{ failure_rate: 1.0, failure_status: 500 }}
+models:
+  mock:
+    targets: [{{ provider: mock, model: mock-1 }}]
+  fast:
+    targets: [{{ provider: fake, model: bench-model }}]
+  embed:
+    targets: [{{ provider: mock, model: mock-embed }}]
+  limited:
+    targets: [{{ provider: limited, model: m }}]
+  broken:
+    targets: [{{ provider: broken, model: m }}]
+"""
+    )
+    yield g
+    g.stop()
+    assert "sk-fake-provider-key" not in g.logs(), "provider key leaked into the logs"
