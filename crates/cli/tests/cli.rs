@@ -1,0 +1,185 @@
+//! The binary's contract: `check` reports every error with its path and exits non-zero;
+//! `serve` validates before binding; `--help` and `--version` work.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+fn write_config(text: &str) -> (tempdir::Dir, std::path::PathBuf) {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join("switchyard.yaml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!(
+                "switchyard-cli-{}-{}",
+                std::process::id(),
+                rand_suffix()
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    }
+}
+
+#[test]
+fn check_reports_every_error_with_its_path() {
+    let (_d, path) = write_config(
+        r#"
+providers:
+  openai: { kind: openai, api_key: "${SWITCHYARD_TEST_UNSET_VAR}" }
+models:
+  smart:
+    targets:
+      - { provider: openai, model: gpt-4o }
+      - { provider: azur, model: x }
+    colour: red
+"#,
+    );
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .env_remove("SWITCHYARD_TEST_UNSET_VAR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configuration has 3 error(s)"), "{err}");
+    assert!(
+        err.contains("models.smart.targets[1].provider: unknown provider \"azur\""),
+        "{err}"
+    );
+    assert!(err.contains("models.smart.colour: unknown field"), "{err}");
+    assert!(
+        err.contains("providers.openai.api_key: environment variable SWITCHYARD_TEST_UNSET_VAR is referenced but not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_accepts_a_good_config_and_env_defaults() {
+    let (_d, path) = write_config(
+        "providers:\n  local: { kind: openai_compatible, base_url: \"${LOCAL_URL:-http://127.0.0.1:11434/v1}\" }\n",
+    );
+    let out = Command::new(BIN)
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+}
+
+#[test]
+fn serve_refuses_a_bad_config_before_binding() {
+    let (_d, path) = write_config("listen: 127.0.0.1:1\nmodels:\n  m: { targets: [] }\n");
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("models.m.targets"));
+}
+
+#[test]
+fn help_and_version() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("serve") && text.contains("check"), "{text}");
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("switchyard "));
+}
+
+#[test]
+fn serve_with_defaults_answers_the_mock_and_stops_on_sigterm() {
+    let d = tempdir::Dir::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(&d.0)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("SWITCHYARD_MASTER_KEY")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut lines = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            let ready = l.contains("listening");
+            lines.push(l);
+            if ready {
+                break;
+            }
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("no master_key")),
+        "{lines:?}"
+    );
+    let body = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#;
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("Mock response to: hi"), "{resp}");
+    // SIGTERM: graceful stop, exit 0.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
