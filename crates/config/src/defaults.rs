@@ -103,6 +103,8 @@ pub fn builtin(lookup: &dyn Fn(&str) -> Option<String>) -> Config {
         database: DATABASE.to_string(),
         redis: None,
         server: ServerSettings::default(),
+        governance: Default::default(),
+        pricing: Default::default(),
         providers,
         models,
     }

@@ -51,6 +51,83 @@ impl Default for ServerSettings {
     }
 }
 
+/// Keys, budgets, ledger and request log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GovernanceSettings {
+    /// IANA time zone of calendar budget windows (daily/weekly/monthly). Default `UTC`.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// How long a replica trusts a cached virtual key: the bound on how long a key revoked on
+    /// another replica keeps working here. Default 10 000.
+    #[serde(default = "default_key_ttl")]
+    pub key_cache_ttl_ms: u64,
+    /// Soft-budget alerts are POSTed here as JSON (with retries).
+    #[serde(default)]
+    pub alert_webhook: Option<String>,
+    /// Request-log rows older than this are pruned (0 keeps them forever). Default 30.
+    #[serde(default = "default_retention")]
+    pub log_retention_days: u32,
+    /// Capture request and response bodies in the request log for every key (keys and teams can
+    /// switch it on individually too). Default false.
+    #[serde(default)]
+    pub capture_payloads: bool,
+    /// Most ledger/log records waiting for the background writer; past it, records are dropped
+    /// and counted in `switchyard_ledger_dropped_total`. Default 50 000.
+    #[serde(default = "default_queue")]
+    pub ledger_queue: usize,
+    /// When the counter store (Redis) fails: admit without the check (true) or refuse with 503
+    /// (false, default).
+    #[serde(default)]
+    pub fail_open: bool,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+fn default_key_ttl() -> u64 {
+    10_000
+}
+fn default_retention() -> u32 {
+    30
+}
+fn default_queue() -> usize {
+    50_000
+}
+
+impl Default for GovernanceSettings {
+    fn default() -> Self {
+        Self {
+            timezone: default_tz(),
+            key_cache_ttl_ms: default_key_ttl(),
+            alert_webhook: None,
+            log_retention_days: default_retention(),
+            capture_payloads: false,
+            ledger_queue: default_queue(),
+            fail_open: false,
+        }
+    }
+}
+
+/// What to do with a model the price table does not know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownPrice {
+    /// Refuse requests to it (a budget cannot hold what cannot be priced). Default.
+    #[default]
+    Block,
+    /// Charge `pricing.default`.
+    ChargeDefault,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PricingSettings {
+    #[serde(default)]
+    pub unknown_models: UnknownPrice,
+    /// USD per million tokens for unknown models when `unknown_models: charge_default`.
+    #[serde(default)]
+    pub default: Option<PricingOverride>,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -59,6 +136,8 @@ pub struct Config {
     pub database: String,
     pub redis: Option<String>,
     pub server: ServerSettings,
+    pub governance: GovernanceSettings,
+    pub pricing: PricingSettings,
     pub providers: BTreeMap<String, ProviderConfig>,
     pub models: BTreeMap<String, ModelConfig>,
 }
@@ -122,6 +201,8 @@ pub fn load_str(
     let mut database: Option<String> = None;
     let mut redis: Option<String> = None;
     let mut server = ServerSettings::default();
+    let mut governance = GovernanceSettings::default();
+    let mut pricing = PricingSettings::default();
     let mut providers = BTreeMap::new();
     let mut models = BTreeMap::new();
     for (k, v) in top {
@@ -137,6 +218,16 @@ pub fn load_str(
             "server" => {
                 if let Some(s) = section(v, &key, &mut errors) {
                     server = s;
+                }
+            }
+            "governance" => {
+                if let Some(g) = section(v, &key, &mut errors) {
+                    governance = g;
+                }
+            }
+            "pricing" => {
+                if let Some(p) = section(v, &key, &mut errors) {
+                    pricing = p;
                 }
             }
             "providers" => providers = named_entries(v, "providers", &mut errors),
@@ -162,6 +253,8 @@ pub fn load_str(
         database: database.unwrap_or_else(|| defaults::DATABASE.to_string()),
         redis: redis.filter(|r| !r.is_empty()),
         server,
+        governance,
+        pricing,
         providers,
         models,
     };

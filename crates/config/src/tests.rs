@@ -162,3 +162,29 @@ fn secrets_are_redacted_in_debug() {
         "{dbg}"
     );
 }
+
+#[test]
+fn governance_and_pricing_sections() {
+    let c = load_str(
+        "governance: { timezone: Europe/Paris, alert_webhook: https://hooks.example/x }\npricing: { unknown_models: charge_default, default: { input: 1, output: 2 } }\n",
+        &env,
+    )
+    .unwrap();
+    assert_eq!(c.governance.timezone, "Europe/Paris");
+    assert_eq!(c.governance.key_cache_ttl_ms, 10_000);
+    assert_eq!(c.pricing.unknown_models, UnknownPrice::ChargeDefault);
+    let m = messages(
+        &load_str(
+            "governance: { timezone: Mars/Olympus, colour: 1 }\npricing: { unknown_models: charge_default }\n",
+            &env,
+        )
+        .unwrap_err(),
+    );
+    for w in [
+        "governance.timezone: unknown IANA time zone \"Mars/Olympus\"",
+        "governance.colour: unknown field",
+        "pricing.default: is required when unknown_models is charge_default",
+    ] {
+        assert!(m.iter().any(|e| e == w), "missing {w:?} in {m:#?}");
+    }
+}

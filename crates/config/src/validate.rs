@@ -83,6 +83,26 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
             errors.push(err("redis", "must be a redis:// or rediss:// URL"));
         }
     }
+    if c.pricing.unknown_models == crate::UnknownPrice::ChargeDefault && c.pricing.default.is_none() {
+        errors.push(err(
+            "pricing.default",
+            "is required when unknown_models is charge_default",
+        ));
+    }
+    if let Some(u) = &c.governance.alert_webhook {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            errors.push(err("governance.alert_webhook", "must be an http(s) URL"));
+        }
+    }
+    if jiff::tz::TimeZone::get(&c.governance.timezone).is_err() {
+        errors.push(err(
+            "governance.timezone",
+            format!("unknown IANA time zone \"{}\"", c.governance.timezone),
+        ));
+    }
+    if c.governance.key_cache_ttl_ms == 0 {
+        errors.push(err("governance.key_cache_ttl_ms", "must be positive"));
+    }
     if c.server.max_body_bytes == 0 {
         errors.push(err("server.max_body_bytes", "must be positive"));
     }

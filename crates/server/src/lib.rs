@@ -1,9 +1,11 @@
 //! The Switchyard server: builds the shared state from a validated config, the axum router with
 //! every endpoint, and runs it with graceful shutdown. `pipeline` holds the request lifecycle.
 
+pub mod admin;
 pub mod auth;
 pub mod errors;
 pub mod fastpath;
+pub mod keys;
 pub mod meter;
 pub mod mock;
 pub mod ops;
@@ -43,6 +45,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/health/live", get(ops::live))
         .route("/health/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        .nest("/admin", admin::router())
         .fallback(not_found)
         .with_state(app)
 }
@@ -99,7 +102,10 @@ pub async fn start(
     config: &Config,
     external: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, String> {
-    let state = Arc::new(AppState::build(config)?);
+    let store = switchyard_store::connect(&config.database)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let state = Arc::new(AppState::build(config, store).await?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_config::{Config, ProviderConfig, ProviderKind};
+use switchyard_config::{Config, GovernanceSettings, ProviderConfig, ProviderKind};
+use switchyard_policy::jiff::tz::TimeZone;
+use switchyard_store::Store;
 use switchyard_providers::anthropic::AnthropicAdapter;
 use switchyard_providers::client::HttpClient;
 use switchyard_providers::openai::{OpenAiAdapter, OpenAiFlavor};
@@ -15,6 +17,7 @@ use switchyard_providers::ChatAdapter;
 use switchyard_telemetry::Metrics;
 use switchyard_types::{ErrorClass, GatewayError, Secret};
 
+use crate::keys::KeyCache;
 use crate::mock::MockProvider;
 use crate::transport::{Timeouts, Transport};
 
@@ -101,6 +104,13 @@ impl Resolved {
 
 pub struct AppState {
     pub master_key: Option<Secret<String>>,
+    /// Keys, teams, ledger, request log, audit log.
+    pub store: Arc<dyn Store>,
+    /// Virtual keys on the request path (no SQL per admitted request).
+    pub keys: KeyCache,
+    pub governance: GovernanceSettings,
+    /// The time zone of calendar budget windows.
+    pub tz: TimeZone,
     pub providers: HashMap<String, Arc<ProviderRuntime>>,
     pub models: HashMap<String, Arc<ModelRuntime>>,
     pub model_names: Vec<String>,
@@ -111,7 +121,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn build(config: &Config) -> Result<Self, String> {
+    pub async fn build(config: &Config, store: Arc<dyn Store>) -> Result<Self, String> {
+        let tz = TimeZone::get(&config.governance.timezone)
+            .map_err(|e| format!("governance.timezone: {e}"))?;
+        let keys = KeyCache::new(
+            store.clone(),
+            Duration::from_millis(config.governance.key_cache_ttl_ms),
+            tz.clone(),
+        );
         // One pooled client per distinct connect timeout (usually just one).
         let mut clients: HashMap<Duration, HttpClient> = HashMap::new();
         let default_client = HttpClient::new(Duration::from_secs(5))?;
@@ -167,6 +184,10 @@ impl AppState {
         model_names.sort();
         Ok(Self {
             master_key: config.master_key.clone(),
+            store,
+            keys,
+            governance: config.governance.clone(),
+            tz,
             providers,
             models,
             model_names,

@@ -16,6 +16,10 @@ pub async fn gateway(yaml: &str) -> Running {
         .unwrap_or_else(|e| panic!("config errors: {e:?}"));
     let mut config = config;
     config.listen = "127.0.0.1:0".parse().unwrap();
+    if config.database == "sqlite://switchyard.db" {
+        // Never a file in the source tree: each test gets its own in-memory database.
+        config.database = "sqlite::memory:".into();
+    }
     switchyard_server::start(&config, std::future::pending())
         .await
         .unwrap()
