@@ -33,4 +33,4 @@ pub use headers::{format_reset, retry_after_secs, RateLimitHeaders, RateState};
 pub use jiff;
 pub use limits::{Budget, BudgetSpec, InvalidBudget, Limits, Period};
 pub use tokens::{estimate_chat_prompt_tokens, estimate_prompt_tokens, warm_up};
-pub use window::window_at;
+pub use window::{window_at, window_start_ms};

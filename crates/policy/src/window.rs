@@ -79,3 +79,57 @@ impl Budget {
         window_at(&self.period, &self.tz, now)
     }
 }
+
+/// The start of the window of `period` that `now` falls in, as Unix milliseconds: where the
+/// ledger's spend for that window begins (for seeding counters at start-up). `total` starts at
+/// 0; a rolling window at `now − hours`.
+pub fn window_start_ms(period: &Period, tz: &TimeZone, now: Timestamp) -> i64 {
+    let date = now.to_zoned_datetime(tz.clone()).date();
+    let start = match period {
+        Period::Daily => start_of(date, tz),
+        Period::Weekly => {
+            let back = i64::from(date.weekday().to_monday_zero_offset());
+            date.checked_sub(back.days())
+                .ok()
+                .and_then(|d| start_of(d, tz))
+        }
+        Period::Monthly => start_of(date.first_of_month(), tz),
+        Period::Total => return 0,
+        Period::Rolling { hours } => {
+            return now.as_millisecond() - i64::from(*hours) * 3_600_000;
+        }
+    };
+    start.map_or(0, |t| t.as_millisecond())
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::*;
+
+    #[test]
+    fn window_starts() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        // 2026-03-29 12:00 UTC is 14:00 CEST on a Sunday (DST began that night).
+        let now: Timestamp = "2026-03-29T12:00:00Z".parse().unwrap();
+        let day: Timestamp = "2026-03-28T23:00:00Z".parse().unwrap(); // 00:00 CET
+        assert_eq!(
+            window_start_ms(&Period::Daily, &tz, now),
+            day.as_millisecond()
+        );
+        let monday: Timestamp = "2026-03-22T23:00:00Z".parse().unwrap();
+        assert_eq!(
+            window_start_ms(&Period::Weekly, &tz, now),
+            monday.as_millisecond()
+        );
+        let month: Timestamp = "2026-02-28T23:00:00Z".parse().unwrap();
+        assert_eq!(
+            window_start_ms(&Period::Monthly, &tz, now),
+            month.as_millisecond()
+        );
+        assert_eq!(window_start_ms(&Period::Total, &tz, now), 0);
+        assert_eq!(
+            window_start_ms(&Period::Rolling { hours: 2 }, &tz, now),
+            now.as_millisecond() - 7_200_000
+        );
+    }
+}

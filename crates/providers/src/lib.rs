@@ -118,8 +118,14 @@ pub trait ChatAdapter: Send + Sync {
         ))
     }
 
-    fn embed_response(&self, body: &[u8]) -> Result<EmbedResponse, GatewayError> {
-        let _ = body;
+    /// Decodes an embeddings answer to `req` (the request is there for providers whose answer
+    /// lacks the model or usage).
+    fn embed_response(
+        &self,
+        req: &EmbedRequest,
+        body: &[u8],
+    ) -> Result<EmbedResponse, GatewayError> {
+        let _ = (req, body);
         Err(GatewayError::internal("embeddings not supported"))
     }
 
@@ -131,6 +137,19 @@ pub trait ChatAdapter: Send + Sync {
     ) -> BoxFuture<'a, Result<WireRequest, GatewayError>> {
         Box::pin(std::future::ready(Ok(req)))
     }
+}
+
+/// Names the requested model on an embeddings answer whose body did not (Bedrock, Cohere).
+pub fn fill_embed_model(
+    resp: Result<EmbedResponse, GatewayError>,
+    req: &EmbedRequest,
+) -> Result<EmbedResponse, GatewayError> {
+    resp.map(|mut r| {
+        if r.model.is_empty() {
+            r.model = req.model.clone();
+        }
+        r
+    })
 }
 
 /// Reads `Retry-After` (seconds or HTTP date) and `retry-after-ms`.

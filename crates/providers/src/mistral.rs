@@ -231,8 +231,12 @@ impl ChatAdapter for MistralAdapter {
         self.post("/embeddings", &body)
     }
 
-    fn embed_response(&self, body: &[u8]) -> Result<EmbedResponse, GatewayError> {
-        openai::decode_embed_response(body)
+    fn embed_response(
+        &self,
+        req: &EmbedRequest,
+        body: &[u8],
+    ) -> Result<EmbedResponse, GatewayError> {
+        crate::fill_embed_model(openai::decode_embed_response(body), req)
     }
 }
 

@@ -662,7 +662,7 @@ fn embeddings() {
         json!({"inputText": "hello world", "dimensions": 256})
     );
     let r = a
-        .embed_response(&fixture("titan_embed_response.json"))
+        .embed_response(&embed_req(), &fixture("titan_embed_response.json"))
         .unwrap();
     assert_eq!(r.embeddings, vec![vec![0.0234, -0.0512, 0.1177, 0.0031]]);
     assert_eq!(r.usage.prompt_tokens, 5);
@@ -681,7 +681,7 @@ fn embeddings() {
         json!({"texts": ["hello world", "goodbye"], "input_type": "search_document"})
     );
     let r = a
-        .embed_response(&fixture("cohere_embed_response.json"))
+        .embed_response(&embed_req(), &fixture("cohere_embed_response.json"))
         .unwrap();
     assert_eq!(r.embeddings.len(), 2);
     assert_eq!(r.embeddings[1], vec![0.056, 0.078]);
@@ -693,4 +693,15 @@ fn embeddings() {
         })
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::Unsupported);
+}
+
+fn embed_req() -> switchyard_types::EmbedRequest {
+    switchyard_types::EmbedRequest {
+        model: "embed-model".into(),
+        input: vec!["hello world".into()],
+        dimensions: None,
+        encoding_format: None,
+        user: None,
+        input_type: None,
+    }
 }

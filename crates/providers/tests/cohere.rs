@@ -363,10 +363,23 @@ fn embeddings() {
         json!({"model": "embed-english-v3.0", "texts": ["hello", "goodbye"], "input_type": "search_query", "embedding_types": ["float"]})
     );
     let r = adapter()
-        .embed_response(&fixture("embed_response.json"))
+        .embed_response(&embed_req(), &fixture("embed_response.json"))
         .unwrap();
     assert_eq!(r.embeddings.len(), 2);
     assert_eq!(r.embeddings[0][0], 0.016296387);
     assert_eq!(r.usage.prompt_tokens, 2);
-    assert!(adapter().embed_response(br#"{"embeddings":{}}"#).is_err());
+    assert!(adapter()
+        .embed_response(&embed_req(), br#"{"embeddings":{}}"#)
+        .is_err());
+}
+
+fn embed_req() -> switchyard_types::EmbedRequest {
+    switchyard_types::EmbedRequest {
+        model: "embed-model".into(),
+        input: vec!["hello world".into()],
+        dimensions: None,
+        encoding_format: None,
+        user: None,
+        input_type: None,
+    }
 }

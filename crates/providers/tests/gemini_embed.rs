@@ -1,4 +1,5 @@
 //! Gemini embeddings: `:embedContent` for one input, `:batchEmbedContents` for several.
+#![cfg(test)]
 
 use std::path::PathBuf;
 
@@ -122,7 +123,18 @@ fn reported_usage_wins_over_the_estimate() {
     let r = decode_embed_response(body, "m", &["abc".into()]).unwrap();
     assert_eq!(r.usage.prompt_tokens, 9);
     let r = adapter()
-        .embed_response(&fixture("embed_single.response.json"))
+        .embed_response(&embed_req(), &fixture("embed_single.response.json"))
         .unwrap();
     assert_eq!(r.embeddings.len(), 1);
+}
+
+fn embed_req() -> switchyard_types::EmbedRequest {
+    switchyard_types::EmbedRequest {
+        model: "embed-model".into(),
+        input: vec!["hello world".into()],
+        dimensions: None,
+        encoding_format: None,
+        user: None,
+        input_type: None,
+    }
 }

@@ -1,4 +1,5 @@
 //! Gemini error bodies -> classified gateway errors.
+#![cfg(test)]
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Gemini request encoding: golden fixtures (canonical request in, Gemini body out) and the
 //! adapter's URL, headers and parameter policy.
+#![cfg(test)]
 
 use std::path::PathBuf;
 

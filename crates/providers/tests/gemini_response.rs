@@ -1,4 +1,5 @@
 //! Gemini response decoding against documented response bodies.
+#![cfg(test)]
 
 use std::path::PathBuf;
 

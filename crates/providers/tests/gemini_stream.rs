@@ -1,5 +1,6 @@
 //! Gemini stream decoding of documented chunk sequences (CRLF-framed SSE): whole body and
 //! byte-by-byte feeding give the same events.
+#![cfg(test)]
 
 use std::path::PathBuf;
 

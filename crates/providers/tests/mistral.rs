@@ -286,9 +286,20 @@ fn embeddings() {
         json!({"model": "codestral-embed", "input": ["a", "b"], "output_dimension": 256})
     );
     let r = adapter()
-        .embed_response(&fixture("embed_response.json"))
+        .embed_response(&embed_req(), &fixture("embed_response.json"))
         .unwrap();
     assert_eq!(r.embeddings.len(), 2);
     assert_eq!(r.embeddings[1][2], 0.0521240234375_f64 as f32);
     assert_eq!(r.usage.prompt_tokens, 15);
+}
+
+fn embed_req() -> switchyard_types::EmbedRequest {
+    switchyard_types::EmbedRequest {
+        model: "embed-model".into(),
+        input: vec!["hello world".into()],
+        dimensions: None,
+        encoding_format: None,
+        user: None,
+        input_type: None,
+    }
 }

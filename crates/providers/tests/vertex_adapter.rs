@@ -1,5 +1,6 @@
 //! Vertex AI adapter: URL building per location and publisher, the Claude body, static-token
 //! auth, and routing answers/streams/errors to the right decoder by sniffing them.
+#![cfg(test)]
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Vertex service-account auth against a fake Google token endpoint on 127.0.0.1: the fake
 //! verifies the RS256 JWT with the test key pair's public key, checks the claims and counts
 //! token fetches.
+#![cfg(test)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

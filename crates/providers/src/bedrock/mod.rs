@@ -230,8 +230,12 @@ impl ChatAdapter for BedrockAdapter {
         self.post(self.model_url(&req.model, "invoke"), body_bytes(&body)?)
     }
 
-    fn embed_response(&self, body: &[u8]) -> Result<EmbedResponse, GatewayError> {
-        embed::decode_embed(body)
+    fn embed_response(
+        &self,
+        req: &EmbedRequest,
+        body: &[u8],
+    ) -> Result<EmbedResponse, GatewayError> {
+        crate::fill_embed_model(embed::decode_embed(body), req)
     }
 
     fn authorize<'a>(

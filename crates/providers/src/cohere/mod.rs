@@ -137,8 +137,12 @@ impl ChatAdapter for CohereAdapter {
         self.post("/v2/embed", &body)
     }
 
-    fn embed_response(&self, body: &[u8]) -> Result<EmbedResponse, GatewayError> {
-        decode_embed(body)
+    fn embed_response(
+        &self,
+        req: &EmbedRequest,
+        body: &[u8],
+    ) -> Result<EmbedResponse, GatewayError> {
+        crate::fill_embed_model(decode_embed(body), req)
     }
 }
 

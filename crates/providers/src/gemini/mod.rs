@@ -158,10 +158,13 @@ impl ChatAdapter for GeminiAdapter {
         self.finish_request(url, &body)
     }
 
-    /// The trait gives no request here, so usage is Gemini's own when present, else 0; callers
-    /// holding the request use [`decode_embed_response`] for the documented estimate.
-    fn embed_response(&self, body: &[u8]) -> Result<EmbedResponse, GatewayError> {
-        decode_embed_response(body, "", &[])
+    /// Usage is Gemini's own when present, else the documented estimate from the inputs.
+    fn embed_response(
+        &self,
+        req: &EmbedRequest,
+        body: &[u8],
+    ) -> Result<EmbedResponse, GatewayError> {
+        decode_embed_response(body, &req.model, &req.input)
     }
 }
 

@@ -243,8 +243,12 @@ impl ChatAdapter for OpenAiAdapter {
         self.wire(self.embeddings_url(&req.model), &encode_embed_request(req))
     }
 
-    fn embed_response(&self, body: &[u8]) -> Result<EmbedResponse, GatewayError> {
-        decode_embed_response(body)
+    fn embed_response(
+        &self,
+        req: &EmbedRequest,
+        body: &[u8],
+    ) -> Result<EmbedResponse, GatewayError> {
+        crate::fill_embed_model(decode_embed_response(body), req)
     }
 }
 
