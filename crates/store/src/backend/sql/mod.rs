@@ -1,0 +1,206 @@
+//! The SQL implementation of [`Store`], compiled once per backend (see `backend/mod.rs`): the
+//! including module provides `Db` (the sqlx driver) and `DIALECT`.
+//!
+//! Static statements use `$n` placeholders, which both drivers accept; statements assembled at
+//! run time use `QueryBuilder`, which emits each driver's own placeholders. Values are always
+//! bound, never spliced.
+
+mod audit;
+mod keys;
+mod logs;
+mod migrate;
+mod spend;
+mod teams;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::Row as _;
+
+use super::{Db, DIALECT};
+use crate::entities::{
+    KeyFilter, KeyMaterial, KeyPatch, NewKey, NewTeam, Team, TeamPatch, VirtualKey,
+};
+use crate::error::StoreError;
+use crate::records::{
+    AuditEntry, AuditFilter, GroupBy, LogFilter, LogRow, NewAudit, Page, SpendFilter, SpendGroup,
+    SpendRow, SpendScope,
+};
+use crate::store::{Backend, Store};
+
+type Pool = sqlx::Pool<Db>;
+type Row = <Db as sqlx::Database>::Row;
+type Tx = sqlx::Transaction<'static, Db>;
+type Builder = sqlx::QueryBuilder<Db>;
+
+/// Bound parameters per statement in batch inserts; below SQLite's 32766 and PostgreSQL's 65535.
+const MAX_BIND_PARAMS: usize = 30_000;
+
+/// A [`Store`] on one sqlx pool.
+pub(crate) struct SqlStore {
+    pool: Pool,
+}
+
+impl SqlStore {
+    /// Applies pending migrations and wraps the pool.
+    pub(crate) async fn open(pool: Pool) -> Result<Self, StoreError> {
+        migrate::run(&pool).await?;
+        Ok(SqlStore { pool })
+    }
+}
+
+/// A transaction that will write (see [`super::Dialect::begin_write`]).
+async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    pool.begin_with(DIALECT.begin_write()).await
+}
+
+/// Decodes a JSON column.
+fn json_col<T: DeserializeOwned + 'static>(row: &Row, column: &str) -> Result<T, StoreError> {
+    Ok(row.try_get::<Json<T>, _>(column)?.0)
+}
+
+/// Decodes a nullable JSON column.
+fn json_opt(row: &Row, column: &str) -> Result<Option<Value>, StoreError> {
+    Ok(row.try_get::<Option<Json<Value>>, _>(column)?.map(|j| j.0))
+}
+
+/// The bind value of an optional JSON field: JSON `null` is stored as SQL NULL.
+fn json_bind(value: Option<&Value>) -> Option<Json<&Value>> {
+    value.filter(|v| !v.is_null()).map(Json)
+}
+
+/// Appends ` AND <column> = <value>` when a filter value is set.
+fn push_eq<'a, T>(qb: &mut Builder, column: &str, value: Option<T>)
+where
+    T: 'a + sqlx::Encode<'a, Db> + sqlx::Type<Db>,
+{
+    if let Some(value) = value {
+        qb.push(" AND ").push(column).push(" = ").push_bind(value);
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        DIALECT.backend()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn create_team(&self, new: NewTeam) -> Result<Team, StoreError> {
+        teams::create(&self.pool, new).await
+    }
+
+    async fn get_team(&self, id: &str) -> Result<Option<Team>, StoreError> {
+        teams::get_by_id(&self.pool, id).await
+    }
+
+    async fn get_team_by_name(&self, name: &str) -> Result<Option<Team>, StoreError> {
+        teams::get_by_name(&self.pool, name).await
+    }
+
+    async fn list_teams(&self) -> Result<Vec<Team>, StoreError> {
+        teams::list(&self.pool).await
+    }
+
+    async fn update_team(&self, id: &str, patch: TeamPatch) -> Result<Team, StoreError> {
+        teams::update(&self.pool, id, patch).await
+    }
+
+    async fn delete_team(&self, id: &str) -> Result<(), StoreError> {
+        teams::delete(&self.pool, id).await
+    }
+
+    async fn create_key(&self, new: NewKey) -> Result<VirtualKey, StoreError> {
+        keys::create(&self.pool, new).await
+    }
+
+    async fn get_key(&self, id: &str) -> Result<Option<VirtualKey>, StoreError> {
+        keys::get_by_id(&self.pool, id).await
+    }
+
+    async fn get_key_by_hash(&self, key_hash: &str) -> Result<Option<VirtualKey>, StoreError> {
+        keys::get_by_hash(&self.pool, key_hash).await
+    }
+
+    async fn list_keys(&self, filter: &KeyFilter) -> Result<Vec<VirtualKey>, StoreError> {
+        keys::list(&self.pool, filter).await
+    }
+
+    async fn update_key(&self, id: &str, patch: KeyPatch) -> Result<VirtualKey, StoreError> {
+        keys::update(&self.pool, id, patch).await
+    }
+
+    async fn revoke_key(&self, id: &str) -> Result<VirtualKey, StoreError> {
+        keys::revoke(&self.pool, id).await
+    }
+
+    async fn rotate_key(&self, id: &str, material: KeyMaterial) -> Result<VirtualKey, StoreError> {
+        keys::rotate(&self.pool, id, material).await
+    }
+
+    async fn insert_spend(&self, rows: &[SpendRow]) -> Result<u64, StoreError> {
+        spend::insert(&self.pool, rows).await
+    }
+
+    async fn spend_report(
+        &self,
+        group_by: GroupBy,
+        from_ms: i64,
+        to_ms: i64,
+        filter: &SpendFilter,
+    ) -> Result<Vec<SpendGroup>, StoreError> {
+        spend::report(&self.pool, group_by, from_ms, to_ms, filter).await
+    }
+
+    async fn spend_total(
+        &self,
+        scope: &SpendScope,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<i64, StoreError> {
+        spend::total(&self.pool, scope, from_ms, to_ms).await
+    }
+
+    async fn insert_logs(&self, rows: &[LogRow]) -> Result<u64, StoreError> {
+        logs::insert(&self.pool, rows).await
+    }
+
+    async fn get_log(&self, request_id: &str) -> Result<Option<LogRow>, StoreError> {
+        logs::get(&self.pool, request_id).await
+    }
+
+    async fn query_logs(
+        &self,
+        filter: &LogFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<LogRow>, StoreError> {
+        logs::query(&self.pool, filter, cursor, limit).await
+    }
+
+    async fn prune_logs(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        logs::prune(&self.pool, older_than_ms).await
+    }
+
+    async fn append_audit(&self, entry: NewAudit) -> Result<AuditEntry, StoreError> {
+        audit::append(&self.pool, entry).await
+    }
+
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        audit::query(&self.pool, filter, cursor, limit).await
+    }
+}
