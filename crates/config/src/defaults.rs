@@ -85,17 +85,7 @@ pub fn builtin(lookup: &dyn Fn(&str) -> Option<String>) -> Config {
     let mut models = BTreeMap::new();
     models.insert(
         "mock".to_string(),
-        ModelConfig {
-            targets: vec![TargetConfig {
-                provider: "mock".into(),
-                model: "mock-1".into(),
-                weight: 1,
-            }],
-            fallbacks: vec![],
-            context_window_fallbacks: vec![],
-            content_policy_fallbacks: vec![],
-            pricing: None,
-        },
+        ModelConfig::with_targets(vec![TargetConfig::new("mock", "mock-1")]),
     );
     Config {
         listen: listen_addr(),

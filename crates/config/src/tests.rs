@@ -188,3 +188,45 @@ fn governance_and_pricing_sections() {
         assert!(m.iter().any(|e| e == w), "missing {w:?} in {m:#?}");
     }
 }
+
+#[test]
+fn routing_settings_per_model_and_target() {
+    let yaml = r#"
+providers:
+  a: { kind: mock }
+  b: { kind: mock }
+models:
+  m:
+    strategy: lowest_latency
+    hedge: { delay_ms: 200 }
+    timeout_ms: 30000
+    retries: { max_attempts: 4 }
+    targets:
+      - { provider: a, model: x, max_in_flight: 10, region: eu, priority: 1 }
+      - { provider: b, model: y, timeouts: { first_byte_ms: 500 } }
+"#;
+    let c = load_str(yaml, &env).unwrap();
+    let m = &c.models["m"];
+    assert_eq!(m.strategy, switchyard_routing::Strategy::LowestLatency);
+    assert_eq!(m.routing().hedge.unwrap().delay_ms, Some(200));
+    assert_eq!(m.retries.max_attempts, 4);
+    assert_eq!(m.targets[0].routing().max_in_flight, Some(10));
+    assert_eq!(
+        m.targets[1].timeouts.as_ref().unwrap().first_byte_ms,
+        Some(500)
+    );
+    let bad = r#"
+providers:
+  a: { kind: mock }
+models:
+  m:
+    strategy: fastest
+    targets: [{ provider: a, model: x, max_in_flight: 0 }]
+  n:
+    retries: { max_attempts: 0 }
+    targets: [{ provider: a, model: x }]
+"#;
+    let m = messages(&load_str(bad, &env).unwrap_err());
+    assert!(m.iter().any(|e| e.starts_with("models.m.strategy: unknown variant `fastest`")), "{m:#?}");
+    assert!(m.iter().any(|e| e == "models.n.retries.max_attempts: must be at least 1"), "{m:#?}");
+}

@@ -24,8 +24,16 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
                 "at least one target is required",
             ));
         }
+        for issue in m.routing().validate() {
+            errors.push(err(format!("{path}.{}", issue.path), issue.message));
+        }
         for (i, t) in m.targets.iter().enumerate() {
             let tp = format!("{path}.targets[{i}]");
+            for issue in t.routing().validate() {
+                if issue.path != "weight" {
+                    errors.push(err(format!("{tp}.{}", issue.path), issue.message));
+                }
+            }
             if !c.providers.contains_key(&t.provider) {
                 errors.push(err(
                     format!("{tp}.provider"),

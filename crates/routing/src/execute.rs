@@ -321,6 +321,13 @@ where
                 }
                 retries += 1;
                 let cooldown = group.targets()[pick.index].state.cooldown_remaining();
+                // A provider that asks for a longer pause than we would ever back off: answer
+                // now (with its Retry-After) rather than hold the client; fallbacks still apply.
+                if cooldown
+                    .is_some_and(|c| c > Duration::from_millis(settings.retries.max_delay_ms))
+                {
+                    return Err(err.clone());
+                }
                 match backoff.wait(
                     retries,
                     cooldown,

@@ -162,6 +162,25 @@ async fn retry_after_past_the_deadline_gives_up_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn retry_after_longer_than_max_delay_is_answered_at_once() {
+    // max_delay_ms is 5 s by default: a provider asking for 60 s is not waited for.
+    let plan = Plan::new(group("m", RoutingSettings::default(), 1));
+    let up = Upstreams::new(vec![vec![steps(vec![
+        (
+            ms(0),
+            Err(err(ErrorClass::RateLimited).with_retry_after(Some(ms(60_000)))),
+        ),
+        (ms(0), Ok(())),
+    ])]]);
+    let t0 = Instant::now();
+    let out = Executor::seeded(4).execute(&plan, None, up.attempt()).await;
+    let e = out.result.unwrap_err();
+    assert_eq!(e.retry_after, Some(ms(60_000)));
+    assert_eq!(out.attempts, 1);
+    assert_eq!(t0.elapsed(), ms(0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn rate_limited_target_is_left_alone_while_another_serves() {
     let s = RoutingSettings {
         strategy: Strategy::Ordered,

@@ -14,7 +14,7 @@
 //! Order matters: auth before reading anything costly about the request beyond its size;
 //! admission before any upstream work; failover only before the first byte reaches the client.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -34,7 +34,7 @@ use crate::errors::error_response;
 use crate::fastpath::{self, OpenAiStreamTap, Peeked, Required};
 use crate::meter::Meter;
 use crate::proxy::{self, Encoder, OpenAiPassPump, ProxyStream, Pump, TranslatePump};
-use crate::state::{AppState, Resolved, Target, Wire};
+use crate::state::{AppState, RoutePlan, Target, Wire};
 use crate::transport::{collect_body, UpstreamBody};
 
 /// Which API the request came in on.
@@ -127,29 +127,32 @@ struct Call<'a> {
     body: &'a [u8],
     peek: Peeked<'a>,
     client_headers: &'a HeaderMap,
-    /// The body parsed into canonical form, once, when the first translated attempt needs it.
-    canonical: Option<ChatRequest>,
+    /// The body parsed into canonical form, once, when the first translated attempt needs it
+    /// (attempts may run concurrently when hedging, hence a `OnceLock`).
+    canonical: OnceLock<Result<ChatRequest, GatewayError>>,
     /// The embeddings body parsed, once, for translated attempts.
-    embed: Option<EmbedRequest>,
+    embed: OnceLock<Result<EmbedRequest, GatewayError>>,
 }
 
 impl Call<'_> {
-    fn canonical(&mut self) -> Result<&ChatRequest, GatewayError> {
-        if self.canonical.is_none() {
-            let parsed = match self.api {
-                Api::OpenAiChat => switchyard_ingress::openai::parse_chat_request(self.body)?,
-                Api::AnthropicMessages => {
-                    switchyard_ingress::anthropic::parse_messages_request(self.body)?
-                }
-                Api::OpenAiEmbeddings => {
-                    return Err(GatewayError::internal("embeddings have no chat form"))
-                }
-            };
-            self.canonical = Some(parsed);
-        }
+    fn canonical(&self) -> Result<&ChatRequest, GatewayError> {
         self.canonical
+            .get_or_init(|| match self.api {
+                Api::OpenAiChat => switchyard_ingress::openai::parse_chat_request(self.body),
+                Api::AnthropicMessages => {
+                    switchyard_ingress::anthropic::parse_messages_request(self.body)
+                }
+                Api::OpenAiEmbeddings => Err(GatewayError::internal("embeddings have no chat form")),
+            })
             .as_ref()
-            .ok_or_else(|| GatewayError::internal("canonical request missing"))
+            .map_err(Clone::clone)
+    }
+
+    fn embed(&self) -> Result<&EmbedRequest, GatewayError> {
+        self.embed
+            .get_or_init(|| switchyard_ingress::openai::parse_embed_request(self.body))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
@@ -203,25 +206,26 @@ async fn run(
     let bytes = read_body(headers, body, app.max_body_bytes).await?;
     let peek = fastpath::peek(&bytes, api.required())?;
     let resolved = app.resolve(&peek.model)?;
-    meter.model_label = resolved.label();
+    meter.model_label = resolved.label.clone();
     admit(&principal, &resolved)?;
     guard_input(&bytes)?;
     let stream = peek.stream && api != Api::OpenAiEmbeddings;
-    let mut call = Call {
+    let call = Call {
         api,
         body: &bytes,
         peek,
         client_headers: headers,
-        canonical: None,
-        embed: None,
+        canonical: OnceLock::new(),
+        embed: OnceLock::new(),
     };
-    let served = route(app, &resolved, &mut call, meter).await?;
+    let deadline = client_deadline(headers)?;
+    let served = route(app, &resolved, &call, deadline, meter).await?;
     respond(served, stream, meter)
 }
 
 /// Admission: rate limits, budgets and model allow-lists plug in here. With only the master
 /// key (or an open gateway) every resolved model is allowed.
-fn admit(_principal: &Principal, _resolved: &Resolved) -> Result<(), GatewayError> {
+fn admit(_principal: &Principal, _resolved: &RoutePlan) -> Result<(), GatewayError> {
     Ok(())
 }
 
@@ -230,77 +234,70 @@ fn guard_input(_body: &[u8]) -> Result<(), GatewayError> {
     Ok(())
 }
 
-/// Tries targets in order, then the requested model's fallbacks chosen by the error class:
-/// `context_window_fallbacks` after a context overflow, `content_policy_fallbacks` after a
-/// content-policy refusal, `fallbacks` after retryable failures. Fallbacks do not chain.
+/// The client's own deadline for the whole request, from `x-switchyard-timeout` (milliseconds
+/// or a number of seconds with an `s` suffix). The model's `timeout_ms` applies otherwise.
+fn client_deadline(headers: &HeaderMap) -> Result<Option<tokio::time::Instant>, GatewayError> {
+    let Some(v) = headers.get("x-switchyard-timeout") else {
+        return Ok(None);
+    };
+    let text = v.to_str().unwrap_or("").trim();
+    let parsed = match text.strip_suffix('s') {
+        Some(secs) if !secs.ends_with('m') => secs.parse::<f64>().ok().map(|s| s * 1000.0),
+        _ => text.strip_suffix("ms").unwrap_or(text).parse::<f64>().ok(),
+    };
+    match parsed {
+        Some(ms) if ms.is_finite() && ms > 0.0 => Ok(Some(
+            tokio::time::Instant::now() + Duration::from_millis(ms as u64),
+        )),
+        _ => Err(GatewayError::bad_request(format!(
+            "x-switchyard-timeout must be a positive number of milliseconds (or seconds with `s`), got {text:?}"
+        ))
+        .with_param("x-switchyard-timeout")),
+    }
+}
+
+/// Routes through the model's plan: targets chosen by its strategy, retries with backoff,
+/// fallback models by error class, hedging, circuit breakers, and the overall deadline — all in
+/// `switchyard_routing::Executor`. For a stream, an attempt resolves once its first event
+/// arrived, so failover stays invisible to the client.
 async fn route(
     app: &Arc<AppState>,
-    resolved: &Resolved,
-    call: &mut Call<'_>,
+    plan: &RoutePlan,
+    call: &Call<'_>,
+    deadline: Option<tokio::time::Instant>,
     meter: &mut Meter,
 ) -> Result<Served, GatewayError> {
-    let mut queue: std::collections::VecDeque<Resolved> = [resolved.clone()].into();
-    let mut last: Option<GatewayError> = None;
-    let mut first_group = true;
-    while let Some(group) = queue.pop_front() {
-        let targets: Vec<Target> = match &group {
-            Resolved::Model(m) => m
-                .attempt_order()
-                .into_iter()
-                .filter_map(|i| m.targets.get(i).cloned())
-                .collect(),
-            Resolved::Direct(t) => vec![t.clone()],
-        };
-        for target in targets {
-            meter.attempts += 1;
-            match attempt(app, call, &target, meter).await {
-                Ok((answer, dropped)) => {
-                    meter.attempt(&target.provider.name, None);
-                    return Ok(Served {
-                        answer,
-                        target,
-                        dropped,
-                    });
-                }
-                Err(e) => {
-                    meter.attempt(&target.provider.name, Some(e.class));
-                    tracing::debug!(provider = %target.provider.name, error = %e, "attempt failed");
-                    let retryable = e.class.retryable();
-                    last = Some(e);
-                    if !retryable {
-                        break;
-                    }
-                }
+    let stream = call.peek.stream && call.api != Api::OpenAiEmbeddings;
+    let routing_plan = if stream { &plan.stream } else { &plan.total };
+    let m: &Meter = meter;
+    let outcome = app
+        .executor
+        .execute(routing_plan, deadline, |ctx| {
+            let target = plan.target(ctx.group_index, ctx.target_index).cloned();
+            async move {
+                let target = target.ok_or_else(|| GatewayError::internal("plan target missing"))?;
+                let (answer, dropped) = attempt(app, call, &target, m).await?;
+                Ok(Served {
+                    answer,
+                    target,
+                    dropped,
+                })
             }
-        }
-        let Some(class) = last.as_ref().map(|e| e.class) else {
-            break;
-        };
-        if first_group {
-            first_group = false;
-            if let Resolved::Model(m) = &group {
-                let list: &[String] = match class {
-                    ErrorClass::ContextWindowExceeded => &m.context_window_fallbacks,
-                    ErrorClass::ContentFiltered => &m.content_policy_fallbacks,
-                    c if c.retryable() => &m.fallbacks,
-                    _ => &[],
-                };
-                queue.extend(
-                    list.iter()
-                        .filter_map(|name| app.models.get(name).cloned().map(Resolved::Model)),
-                );
-            }
-        } else if !class.retryable() {
-            break;
+        })
+        .await;
+    meter.attempts = outcome.attempts;
+    for rec in &outcome.attempt_log {
+        if let Some(t) = plan.target(rec.group, rec.target) {
+            meter.attempt(&t.provider.name, rec.class);
         }
     }
-    Err(last.unwrap_or_else(|| GatewayError::internal("the model has no targets")))
+    outcome.result
 }
 
 /// One upstream attempt: send, check the status, and for streams peek the first event.
 async fn attempt(
     app: &Arc<AppState>,
-    call: &mut Call<'_>,
+    call: &Call<'_>,
     target: &Target,
     meter: &Meter,
 ) -> Result<(Answer, Dropped), GatewayError> {
@@ -317,13 +314,7 @@ async fn attempt(
     } else {
         match call.api {
             Api::OpenAiEmbeddings => {
-                if call.embed.is_none() {
-                    call.embed = Some(switchyard_ingress::openai::parse_embed_request(call.body)?);
-                }
-                let mut req = call
-                    .embed
-                    .clone()
-                    .ok_or_else(|| GatewayError::internal("embed request missing"))?;
+                let mut req = call.embed()?.clone();
                 req.model = target.upstream_model.clone();
                 p.adapter.embed_request(&req)?
             }
@@ -336,10 +327,10 @@ async fn attempt(
     };
     let wire = p.adapter.authorize(wire).await?;
     let sent = Instant::now();
-    let resp = p.transport.send(&p.name, wire, &p.timeouts).await?;
+    let resp = p.transport.send(&p.name, wire, &target.timeouts).await?;
     meter.upstream_latency(&p.name, sent);
     if !resp.status.is_success() {
-        let body = collect_body(&p.name, resp.body, 1 << 20, p.timeouts.request)
+        let body = collect_body(&p.name, resp.body, 1 << 20, target.timeouts.request)
             .await
             .unwrap_or_default();
         return Err(p.adapter.error(resp.status.as_u16(), &resp.headers, &body));
@@ -349,7 +340,7 @@ async fn attempt(
             &p.name,
             resp.body,
             app.max_body_bytes.max(64 << 20),
-            p.timeouts.request,
+            target.timeouts.request,
         )
         .await?;
         let answer = if pass_through {
@@ -359,12 +350,10 @@ async fn attempt(
             };
             Answer::Full { body, usage }
         } else if call.api == Api::OpenAiEmbeddings {
-            let er = p.adapter.embed_response(&body)?;
-            let base64 = call
-                .embed
-                .as_ref()
-                .and_then(|r| r.encoding_format.as_deref())
-                == Some("base64");
+            let mut req = call.embed()?.clone();
+            req.model = target.upstream_model.clone();
+            let er = p.adapter.embed_response(&req, &body)?;
+            let base64 = req.encoding_format.as_deref() == Some("base64");
             let out =
                 switchyard_ingress::openai::render_embed_response(&er, &call.peek.model, base64);
             Answer::Full {
@@ -403,7 +392,7 @@ async fn attempt(
         };
         Box::new(TranslatePump::new(p.adapter.stream_decoder(), encoder))
     };
-    let prefix = proxy::first_bytes(&mut upstream, pump.as_mut(), p.timeouts.first_byte).await?;
+    let prefix = proxy::first_bytes(&mut upstream, pump.as_mut(), target.timeouts.first_byte).await?;
     if let Some(err) = pump.leading_error(&prefix) {
         return Err(err);
     }
@@ -412,7 +401,7 @@ async fn attempt(
             upstream,
             pump,
             prefix,
-            idle: p.timeouts.idle,
+            idle: target.timeouts.idle,
         },
         dropped,
     ))

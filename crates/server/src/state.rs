@@ -3,12 +3,15 @@
 //! nothing here is looked up by string matching on the provider kind at request time.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_config::{Config, GovernanceSettings, ProviderConfig, ProviderKind};
 use switchyard_policy::jiff::tz::TimeZone;
+use switchyard_routing::{
+    Executor, Fallbacks, Group, LatencyKind, Plan, RoutingSettings, TargetSettings,
+};
 use switchyard_store::Store;
 use switchyard_providers::anthropic::AnthropicAdapter;
 use switchyard_providers::client::HttpClient;
@@ -52,53 +55,82 @@ pub struct ProviderRuntime {
 pub struct Target {
     pub provider: Arc<ProviderRuntime>,
     pub upstream_model: String,
-    pub weight: u32,
+    /// The provider's timeouts with this target's overrides applied.
+    pub timeouts: Timeouts,
 }
 
+/// A public model: its routing group (live target state) and the targets it routes over, with
+/// the same indexes.
 pub struct ModelRuntime {
     pub name: String,
+    pub group: Arc<Group>,
     pub targets: Vec<Target>,
-    pub fallbacks: Vec<String>,
-    pub context_window_fallbacks: Vec<String>,
-    pub content_policy_fallbacks: Vec<String>,
-    /// Round-robin cursor for spreading requests over targets by weight.
-    cursor: AtomicUsize,
-    /// Targets expanded by weight, as indexes into `targets`.
-    weighted: Vec<usize>,
 }
 
-impl ModelRuntime {
-    /// Target indexes in the order to try them: a weighted rotation start, then the rest.
-    pub fn attempt_order(&self) -> Vec<usize> {
-        let n = self.targets.len();
-        if n <= 1 {
-            return (0..n).collect();
-        }
-        let pick = self.cursor.fetch_add(1, Ordering::Relaxed) % self.weighted.len().max(1);
-        let first = self.weighted.get(pick).copied().unwrap_or(0);
-        let mut order = Vec::with_capacity(n);
-        order.push(first);
-        order.extend((0..n).filter(|i| *i != first));
-        order
-    }
-}
-
-/// A request's model resolved to how to serve it.
-#[derive(Clone)]
-pub enum Resolved {
-    /// A declared public model.
-    Model(Arc<ModelRuntime>),
-    /// `provider/upstream-model` addressing.
-    Direct(Target),
-}
-
-impl Resolved {
+/// Everything needed to route a request for one public model: its plan (the model and its
+/// fallback models) and, for each group of the plan, the targets behind its indexes.
+pub struct RoutePlan {
     /// The metric label: the public name, or `provider/*` for direct addressing (bounded).
-    pub fn label(&self) -> String {
-        match self {
-            Resolved::Model(m) => m.name.clone(),
-            Resolved::Direct(t) => format!("{}/*", t.provider.name),
+    pub label: String,
+    pub total: Plan,
+    /// The same plan measuring time to first token (streams).
+    pub stream: Plan,
+    /// `models[i]` serves `plan.groups()[i]`.
+    pub models: Vec<Arc<ModelRuntime>>,
+}
+
+impl RoutePlan {
+    pub fn target(&self, group: usize, target: usize) -> Option<&Target> {
+        self.models.get(group)?.targets.get(target)
+    }
+
+    fn build(
+        label: String,
+        primary: Arc<ModelRuntime>,
+        fallbacks: &Fallbacks,
+        models: &HashMap<String, Arc<ModelRuntime>>,
+    ) -> Self {
+        let total = Plan::with_fallbacks(primary.group.clone(), fallbacks, |name| {
+            models.get(name).map(|m| m.group.clone())
+        });
+        let by_group: Vec<Arc<ModelRuntime>> = total
+            .groups()
+            .iter()
+            .map(|g| {
+                models
+                    .values()
+                    .find(|m| Arc::ptr_eq(&m.group, g))
+                    .cloned()
+                    .unwrap_or_else(|| primary.clone())
+            })
+            .collect();
+        let stream = total.clone().latency_kind(LatencyKind::FirstToken);
+        Self {
+            label,
+            total,
+            stream,
+            models: by_group,
         }
+    }
+
+    /// A one-target plan for `provider/model` addressing (no fallbacks; breaker state is not
+    /// kept between such requests).
+    fn direct(target: Target) -> Self {
+        let label = format!("{}/*", target.provider.name);
+        let group = Arc::new(Group::new(
+            label.clone(),
+            RoutingSettings::default(),
+            [(
+                format!("{}/{}", target.provider.name, target.upstream_model),
+                TargetSettings::default(),
+            )],
+        ));
+        let model = Arc::new(ModelRuntime {
+            name: label.clone(),
+            group,
+            targets: vec![target],
+        });
+        Self::build(label, model, &Fallbacks::default(), &HashMap::new())
     }
 }
 
@@ -112,7 +144,11 @@ pub struct AppState {
     /// The time zone of calendar budget windows.
     pub tz: TimeZone,
     pub providers: HashMap<String, Arc<ProviderRuntime>>,
-    pub models: HashMap<String, Arc<ModelRuntime>>,
+    /// Public model name -> its route plan.
+    pub models: HashMap<String, Arc<RoutePlan>>,
+    pub executor: Executor,
+    /// Every declared model's runtime, by name (health and metrics read target state here).
+    pub runtimes: Vec<Arc<ModelRuntime>>,
     pub model_names: Vec<String>,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
@@ -148,38 +184,53 @@ impl AppState {
                 build_provider(name, pc, &client).map_err(|e| format!("providers.{name}: {e}"))?;
             providers.insert(name.clone(), Arc::new(rt));
         }
-        let mut models = HashMap::new();
+        let mut runtimes: HashMap<String, Arc<ModelRuntime>> = HashMap::new();
         for (name, mc) in &config.models {
             let mut targets = Vec::new();
+            let mut settings = Vec::new();
             for t in &mc.targets {
                 let provider = providers
                     .get(&t.provider)
                     .cloned()
                     .ok_or_else(|| format!("models.{name}: unknown provider {}", t.provider))?;
+                let timeouts = match &t.timeouts {
+                    Some(o) => provider.timeouts.overridden(o),
+                    None => provider.timeouts,
+                };
+                settings.push((format!("{}/{}", t.provider, t.model), t.routing()));
                 targets.push(Target {
                     provider,
                     upstream_model: t.model.clone(),
-                    weight: t.weight,
+                    timeouts,
                 });
             }
-            let weighted = targets
-                .iter()
-                .enumerate()
-                .flat_map(|(i, t)| std::iter::repeat_n(i, t.weight.min(1000) as usize))
-                .collect();
-            models.insert(
+            let group = Arc::new(Group::new(name.clone(), mc.routing(), settings));
+            runtimes.insert(
                 name.clone(),
                 Arc::new(ModelRuntime {
                     name: name.clone(),
+                    group,
                     targets,
-                    fallbacks: mc.fallbacks.clone(),
-                    context_window_fallbacks: mc.context_window_fallbacks.clone(),
-                    content_policy_fallbacks: mc.content_policy_fallbacks.clone(),
-                    cursor: AtomicUsize::new(0),
-                    weighted,
                 }),
             );
         }
+        let mut models = HashMap::new();
+        for (name, mc) in &config.models {
+            let Some(primary) = runtimes.get(name).cloned() else {
+                continue;
+            };
+            let fallbacks = Fallbacks {
+                general: mc.fallbacks.clone(),
+                context_window: mc.context_window_fallbacks.clone(),
+                content_policy: mc.content_policy_fallbacks.clone(),
+            };
+            models.insert(
+                name.clone(),
+                Arc::new(RoutePlan::build(name.clone(), primary, &fallbacks, &runtimes)),
+            );
+        }
+        let mut runtime_list: Vec<Arc<ModelRuntime>> = runtimes.into_values().collect();
+        runtime_list.sort_by(|a, b| a.name.cmp(&b.name));
         let mut model_names: Vec<String> = models.keys().cloned().collect();
         model_names.sort();
         Ok(Self {
@@ -192,6 +243,8 @@ impl AppState {
             models,
             model_names,
             metrics: Metrics::new(),
+            executor: Executor::new(),
+            runtimes: runtime_list,
             max_body_bytes: config.server.max_body_bytes,
             client: default_client,
             draining: AtomicBool::new(false),
@@ -199,18 +252,18 @@ impl AppState {
     }
 
     /// Resolves a client's model name: a declared model first, then `provider/model`.
-    pub fn resolve(&self, model: &str) -> Result<Resolved, GatewayError> {
+    pub fn resolve(&self, model: &str) -> Result<Arc<RoutePlan>, GatewayError> {
         if let Some(m) = self.models.get(model) {
-            return Ok(Resolved::Model(m.clone()));
+            return Ok(m.clone());
         }
         if let Some((prefix, upstream)) = model.split_once('/') {
             if let Some(p) = self.providers.get(prefix) {
                 if !upstream.is_empty() {
-                    return Ok(Resolved::Direct(Target {
+                    return Ok(Arc::new(RoutePlan::direct(Target {
                         provider: p.clone(),
                         upstream_model: upstream.to_string(),
-                        weight: 1,
-                    }));
+                        timeouts: p.timeouts,
+                    })));
                 }
             }
         }
