@@ -122,6 +122,14 @@ pub struct AttemptLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabels {
+    /// Public model name from config.
+    pub model: String,
+    /// `provider/upstream-model` from config.
+    pub target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabels {
     pub endpoint: Endpoint,
 }
@@ -149,6 +157,12 @@ pub struct Metrics {
     pub tokens: Family<TokenLabels, Counter>,
     pub attempts: Family<AttemptLabels, Counter>,
     pub streams_broken: Family<ModelLabels, Counter>,
+    /// Circuit-breaker state per target: 0 closed, 1 half-open, 2 open (set at scrape time).
+    pub target_state: Family<TargetLabels, Gauge>,
+    pub target_in_flight: Family<TargetLabels, Gauge>,
+    /// Peak-EWMA latency estimate per target, milliseconds (time to first token for streams
+    /// where that was observed, else total).
+    pub target_latency_ms: Family<TargetLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -220,8 +234,29 @@ impl Metrics {
             "Streams that failed after bytes reached the client",
             streams_broken.clone(),
         );
+        let target_state = Family::<TargetLabels, Gauge>::default();
+        registry.register(
+            "target_breaker_state",
+            "Circuit breaker per target: 0 closed, 1 half-open, 2 open",
+            target_state.clone(),
+        );
+        let target_in_flight = Family::<TargetLabels, Gauge>::default();
+        registry.register(
+            "target_in_flight",
+            "Upstream requests in flight per target",
+            target_in_flight.clone(),
+        );
+        let target_latency_ms = Family::<TargetLabels, Gauge>::default();
+        registry.register(
+            "target_latency_estimate_ms",
+            "Peak-EWMA latency estimate per target",
+            target_latency_ms.clone(),
+        );
         Self {
             registry,
+            target_state,
+            target_in_flight,
+            target_latency_ms,
             requests,
             request_duration,
             upstream_duration,
