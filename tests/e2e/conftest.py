@@ -113,6 +113,7 @@ models:
     targets: [{{ provider: mock, model: mock-1 }}]
   fast:
     targets: [{{ provider: fake, model: bench-model }}]
+    pricing: {{ input: 1.0, output: 2.0 }}
   embed:
     targets: [{{ provider: mock, model: mock-embed }}]
   limited:
@@ -124,3 +125,89 @@ models:
     yield g
     g.stop()
     assert "sk-fake-provider-key" not in g.logs(), "provider key leaked into the logs"
+
+
+# ---- one fake upstream per provider kind, and a gateway in front of all of them ----
+
+PROVIDER_KEY = "sk-fake-provider-key"
+FAKE_KINDS = ["openai", "anthropic", "gemini", "bedrock", "cohere", "mistral", "azure_openai", "vertex"]
+
+
+def start_fake(kind: str):
+    """Starts `switchyard-fake-upstream --provider KIND` on a free port; returns (proc, base)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [FAKE_BIN, f"127.0.0.1:{port}", "5", "--provider", kind, "--api-key", PROVIDER_KEY],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fake {kind} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def provider_fakes():
+    """Base URL of a fake of each provider kind (the fake-upstream binary's `--provider`)."""
+    procs, bases = [], {}
+    try:
+        for kind in FAKE_KINDS:
+            proc, base = start_fake(kind)
+            procs.append(proc)
+            bases[kind] = base
+        yield bases
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def providers_gateway(provider_fakes):
+    """The real gateway with one provider of every kind, each backed by its fake; the public
+    model names are the provider kinds (`vertex-gemini`, `vertex-claude` for Vertex)."""
+    f = provider_fakes
+    k = PROVIDER_KEY
+    g = Gateway(
+        f"""
+master_key: {MASTER_KEY}
+providers:
+  openai: {{ kind: openai, api_key: {k}, base_url: "{f['openai']}/v1" }}
+  azure: {{ kind: azure_openai, api_key: {k}, base_url: "{f['azure_openai']}", api_version: "2024-10-21" }}
+  compat: {{ kind: openai_compatible, api_key: {k}, base_url: "{f['openai']}/v1" }}
+  anthropic: {{ kind: anthropic, api_key: {k}, base_url: "{f['anthropic']}" }}
+  gemini: {{ kind: gemini, api_key: {k}, base_url: "{f['gemini']}" }}
+  gemini-badkey: {{ kind: gemini, api_key: not-the-key, base_url: "{f['gemini']}" }}
+  vertex: {{ kind: vertex, project: fake-project, location: us-central1, access_token: {k}, base_url: "{f['vertex']}" }}
+  bedrock: {{ kind: bedrock, region: us-east-1, access_key_id: AKIAFAKEUPSTREAM01, secret_access_key: fake-upstream-secret, base_url: "{f['bedrock']}" }}
+  cohere: {{ kind: cohere, api_key: {k}, base_url: "{f['cohere']}" }}
+  mistral: {{ kind: mistral, api_key: {k}, base_url: "{f['mistral']}/v1" }}
+  mock: {{ kind: mock }}
+  limited: {{ kind: mock, mock: {{ failure_rate: 1.0, failure_status: 429 }} }}
+models:
+  openai: {{ targets: [{{ provider: openai, model: gpt-4o }}] }}
+  azure_openai: {{ targets: [{{ provider: azure, model: gpt-4o }}] }}
+  openai_compatible: {{ targets: [{{ provider: compat, model: llama-3.1-8b-instruct }}] }}
+  anthropic: {{ targets: [{{ provider: anthropic, model: claude-sonnet-4-5 }}] }}
+  gemini: {{ targets: [{{ provider: gemini, model: gemini-2.5-flash }}] }}
+  gemini-badkey: {{ targets: [{{ provider: gemini-badkey, model: gemini-2.5-flash }}] }}
+  vertex-gemini: {{ targets: [{{ provider: vertex, model: gemini-2.5-flash }}] }}
+  vertex-claude: {{ targets: [{{ provider: vertex, model: "claude-sonnet-4-5@20250929" }}] }}
+  bedrock: {{ targets: [{{ provider: bedrock, model: "anthropic.claude-3-5-sonnet-20240620-v1:0" }}] }}
+  cohere: {{ targets: [{{ provider: cohere, model: command-a-03-2025 }}] }}
+  mistral: {{ targets: [{{ provider: mistral, model: mistral-large-latest }}] }}
+  mock: {{ targets: [{{ provider: mock, model: mock-1 }}] }}
+  limited: {{ targets: [{{ provider: limited, model: m }}] }}
+"""
+    )
+    yield g
+    g.stop()
+    logs = g.logs()
+    assert PROVIDER_KEY not in logs, "provider key leaked into the logs"
+    assert "fake-upstream-secret" not in logs, "AWS secret leaked into the logs"

@@ -2,19 +2,24 @@
 //! a valid key (`Authorization: Bearer`, or `x-api-key` on the Anthropic dialect); without one
 //! the gateway runs open. Virtual keys plug in here.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use switchyard_ingress::Dialect;
 use switchyard_types::{ErrorClass, GatewayError};
 
+use crate::keys::KeyInfo;
 use crate::state::AppState;
 
 /// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Principal {
-    /// No master key configured: the gateway is open.
+    /// No master key configured and no virtual key presented: the gateway is open.
     Anonymous,
     /// The master key.
     Master,
+    /// A virtual key (active: not revoked, not expired).
+    Key(Arc<KeyInfo>),
 }
 
 /// The key a client presented: `Authorization: Bearer KEY`, or on the Anthropic dialect also
@@ -44,27 +49,52 @@ pub fn presented_key(headers: &HeaderMap, dialect: Dialect) -> Option<&str> {
     }
 }
 
-pub fn authenticate(
+/// Who is calling. With a master key configured, a valid key (master or virtual) is required;
+/// without one the gateway is open, but a presented virtual key is still honoured (attribution,
+/// limits, budgets) and a presented unknown or revoked key is refused.
+pub async fn authenticate(
     app: &AppState,
     headers: &HeaderMap,
     dialect: Dialect,
 ) -> Result<Principal, GatewayError> {
-    let Some(master) = &app.master_key else {
-        return Ok(Principal::Anonymous);
+    let key = presented_key(headers, dialect);
+    let Some(key) = key else {
+        return match app.master_key {
+            None => Ok(Principal::Anonymous),
+            Some(_) => Err(GatewayError::client(
+                ErrorClass::Unauthorized,
+                "You didn't provide an API key. Send it as `Authorization: Bearer KEY`.",
+            )),
+        };
     };
-    let Some(key) = presented_key(headers, dialect) else {
-        return Err(GatewayError::client(
-            ErrorClass::Unauthorized,
-            "You didn't provide an API key. Send it as `Authorization: Bearer KEY`.",
-        ));
-    };
-    if constant_time_eq(key.as_bytes(), master.expose().as_bytes()) {
-        return Ok(Principal::Master);
+    if let Some(master) = &app.master_key {
+        if constant_time_eq(key.as_bytes(), master.expose().as_bytes()) {
+            return Ok(Principal::Master);
+        }
     }
-    Err(GatewayError::client(
-        ErrorClass::Unauthorized,
-        "Incorrect API key provided.",
-    ))
+    if !key.starts_with(switchyard_store::KEY_SCHEME_PREFIX) {
+        // Not one of ours: an open gateway ignores it (clients often send a placeholder key).
+        return match app.master_key {
+            None => Ok(Principal::Anonymous),
+            Some(_) => Err(invalid_key()),
+        };
+    }
+    match app.keys.lookup(key).await? {
+        Some(info) if info.key.is_active(switchyard_store::now_ms()) => Ok(Principal::Key(info)),
+        Some(info) => Err(GatewayError::client(
+            ErrorClass::Unauthorized,
+            if info.key.revoked_at.is_some() {
+                "This API key has been revoked."
+            } else {
+                "This API key has expired."
+            },
+        )),
+        None => Err(invalid_key()),
+    }
+}
+
+fn invalid_key() -> GatewayError {
+    GatewayError::client(ErrorClass::Unauthorized, "Incorrect API key provided.")
 }
 
 /// Compares without an early exit on the first differing byte.

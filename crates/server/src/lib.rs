@@ -5,7 +5,9 @@ pub mod admin;
 pub mod auth;
 pub mod errors;
 pub mod fastpath;
+pub mod governance;
 pub mod keys;
+pub mod ledger;
 pub mod meter;
 pub mod mock;
 pub mod ops;
@@ -83,16 +85,22 @@ pub struct Running {
 }
 
 impl Running {
-    /// Waits until the server stops (after an external shutdown signal).
+    /// Waits until the server stops (after an external shutdown signal), then flushes the
+    /// spend ledger and request log.
     pub async fn wait(self) -> Result<(), String> {
         let _keep_sender = self.shutdown;
-        self.task.await.map_err(|e| e.to_string())?
+        let r = self.task.await.map_err(|e| e.to_string())?;
+        self.state.ledger.close(Duration::from_secs(10)).await;
+        r
     }
 
-    /// Asks the server to stop accepting and waits for in-flight requests (up to the grace).
+    /// Asks the server to stop accepting, waits for in-flight requests (up to the grace), then
+    /// flushes the ledger.
     pub async fn shutdown(self) -> Result<(), String> {
         let _ = self.shutdown.send(true);
-        self.task.await.map_err(|e| e.to_string())?
+        let r = self.task.await.map_err(|e| e.to_string())?;
+        self.state.ledger.close(Duration::from_secs(10)).await;
+        r
     }
 }
 

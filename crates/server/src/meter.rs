@@ -11,7 +11,12 @@ use switchyard_telemetry::{
 };
 use switchyard_types::{ErrorClass, Usage};
 
+use crate::governance::Attribution;
+use crate::ledger::LedgerRecord;
 use crate::state::AppState;
+use switchyard_policy::Permit;
+use switchyard_pricing::Price;
+use switchyard_store::{LogRow, SpendRow};
 
 pub struct Meter {
     app: Arc<AppState>,
@@ -28,6 +33,17 @@ pub struct Meter {
     pub first_token: Option<Instant>,
     /// The client disconnected before the response completed.
     pub aborted: bool,
+    /// The model name the client asked for.
+    pub model_requested: String,
+    pub stream: bool,
+    pub attribution: Attribution,
+    /// The admission permit to settle with the actual cost.
+    pub permit: Option<Permit>,
+    /// The price of the target that served.
+    pub price: Option<Price>,
+    /// Captured bodies for the request log (only when capture is on).
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
     finished: bool,
 }
 
@@ -51,8 +67,23 @@ impl Meter {
             attempts: 0,
             first_token: None,
             aborted: false,
+            model_requested: String::new(),
+            stream: false,
+            attribution: Attribution::default(),
+            permit: None,
+            price: None,
+            request_body: None,
+            response_body: None,
             finished: false,
         }
+    }
+
+    /// The cost of the usage seen so far at the serving target's price, in micro-dollars.
+    pub fn cost_micros(&self) -> Option<u64> {
+        Some(switchyard_pricing::cost_micros(
+            self.price.as_ref()?,
+            self.usage.as_ref()?,
+        ))
     }
 
     /// Records the time of an upstream attempt's response head.
@@ -106,6 +137,13 @@ impl Meter {
             attempts: 0,
             first_token: None,
             aborted: false,
+            model_requested: String::new(),
+            stream: false,
+            attribution: Attribution::default(),
+            permit: None,
+            price: None,
+            request_body: None,
+            response_body: None,
             finished: true,
         }
     }
@@ -166,6 +204,7 @@ impl Meter {
                 }
             }
         }
+        self.write_ledger();
         tracing::debug!(
             request_id = %self.request_id,
             model = %self.model_label,
@@ -176,6 +215,72 @@ impl Meter {
             elapsed_ms = self.started.elapsed().as_millis() as u64,
             "request finished"
         );
+    }
+}
+
+impl Meter {
+    /// Hands the request's spend row, log row and permit to the ledger writer (no waiting).
+    fn write_ledger(&mut self) {
+        let usage = self.usage.unwrap_or_default();
+        let cost = self.cost_micros().unwrap_or(0);
+        let ts = switchyard_store::now_ms();
+        let a = std::mem::take(&mut self.attribution);
+        let served = !self.provider.is_empty() && self.provider != "none";
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let spend = (served && self.usage.is_some()).then(|| SpendRow {
+            request_id: self.request_id.clone(),
+            ts,
+            key_id: a.key_id.clone(),
+            team_id: a.team_id.clone(),
+            user: a.user.clone(),
+            end_user: a.end_user.clone(),
+            model: self.model_label.clone(),
+            provider: self.provider.clone(),
+            upstream_model: self.upstream_model.clone(),
+            tags: a.tags.clone(),
+            input_tokens: as_i64(usage.prompt_tokens),
+            output_tokens: as_i64(usage.completion_tokens),
+            cached_tokens: as_i64(usage.cached_tokens),
+            reasoning_tokens: as_i64(usage.reasoning_tokens),
+            cost_micros: as_i64(cost),
+        });
+        let error = if self.aborted && self.error.is_none() {
+            Some("client_disconnected".to_string())
+        } else {
+            self.error.map(|c| c.as_str().to_string())
+        };
+        let log = LogRow {
+            request_id: self.request_id.clone(),
+            ts,
+            key_id: a.key_id,
+            team_id: a.team_id,
+            user: a.user.or(a.end_user),
+            model_requested: std::mem::take(&mut self.model_requested),
+            model_served: served.then(|| self.upstream_model.clone()),
+            provider: served.then(|| self.provider.clone()),
+            attempts: self.attempts,
+            status: self.status,
+            error_class: error,
+            input_tokens: as_i64(usage.prompt_tokens),
+            output_tokens: as_i64(usage.completion_tokens),
+            cost_micros: as_i64(cost),
+            latency_ms: as_i64(self.started.elapsed().as_millis() as u64),
+            ttft_ms: self
+                .first_token
+                .map(|t| as_i64(t.duration_since(self.started).as_millis() as u64)),
+            cache_status: "none".into(),
+            stream: self.stream,
+            request_body: self.request_body.take(),
+            response_body: self.response_body.take(),
+            tags: a.tags,
+        };
+        self.app.ledger.record(LedgerRecord {
+            spend,
+            log,
+            permit: self.permit.take(),
+            actual_tokens: usage.total(),
+            cost_micros: cost,
+        });
     }
 }
 

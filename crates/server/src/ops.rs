@@ -118,7 +118,7 @@ pub async fn metrics(State(app): State<Arc<AppState>>) -> Response {
 /// `GET /v1/models`: the declared public models, in OpenAI's list shape.
 pub async fn models(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let rid = crate::pipeline::request_id(&headers);
-    if let Err(e) = crate::auth::authenticate(&app, &headers, Dialect::OpenAi) {
+    if let Err(e) = crate::auth::authenticate(&app, &headers, Dialect::OpenAi).await {
         return error_response(Dialect::OpenAi, &e, &rid);
     }
     let data: Vec<_> = app

@@ -29,9 +29,10 @@ use switchyard_providers::{Dropped, WireRequest};
 use switchyard_telemetry::Endpoint;
 use switchyard_types::{ChatRequest, EmbedRequest, ErrorClass, GatewayError, Usage};
 
-use crate::auth::{self, Principal};
+use crate::auth;
 use crate::errors::error_response;
 use crate::fastpath::{self, OpenAiStreamTap, Peeked, Required};
+use crate::governance::Refused;
 use crate::meter::Meter;
 use crate::proxy::{self, Encoder, OpenAiPassPump, ProxyStream, Pump, TranslatePump};
 use crate::state::{AppState, RoutePlan, Target, Wire};
@@ -142,7 +143,9 @@ impl Call<'_> {
                 Api::AnthropicMessages => {
                     switchyard_ingress::anthropic::parse_messages_request(self.body)
                 }
-                Api::OpenAiEmbeddings => Err(GatewayError::internal("embeddings have no chat form")),
+                Api::OpenAiEmbeddings => {
+                    Err(GatewayError::internal("embeddings have no chat form"))
+                }
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -183,14 +186,21 @@ pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body
     let mut meter = Meter::start(app.clone(), api.endpoint(), rid.clone());
     match run(&app, api, &headers, body, &mut meter).await {
         Ok(resp) => resp,
-        Err(e) => {
+        Err(Refused {
+            error: e,
+            headers: extra,
+        }) => {
             meter.status = e.status;
             meter.error = Some(e.class);
             if e.who != switchyard_types::Who::Client {
                 tracing::warn!(request_id = %rid, error = %e, "request failed");
             }
             meter.finish();
-            error_response(dialect, &e, &rid)
+            let mut resp = error_response(dialect, &e, &rid);
+            for (name, value) in extra {
+                put(resp.headers_mut(), name, &value);
+            }
+            resp
         }
     }
 }
@@ -201,15 +211,27 @@ async fn run(
     headers: &HeaderMap,
     body: Body,
     meter: &mut Meter,
-) -> Result<Response, GatewayError> {
-    let principal = auth::authenticate(app, headers, api.dialect())?;
+) -> Result<Response, Refused> {
+    let principal = auth::authenticate(app, headers, api.dialect()).await?;
     let bytes = read_body(headers, body, app.max_body_bytes).await?;
     let peek = fastpath::peek(&bytes, api.required())?;
+    meter.model_requested = peek.model.to_string();
+    let stream = peek.stream && api != Api::OpenAiEmbeddings;
+    meter.stream = stream;
     let resolved = app.resolve(&peek.model)?;
     meter.model_label = resolved.label.clone();
-    admit(&principal, &resolved)?;
+    let admitted = app
+        .governance
+        .admit(&principal, &resolved, &peek, &bytes, headers, |b| {
+            estimate_tokens(api, b)
+        })
+        .await?;
+    meter.attribution = admitted.attribution;
+    meter.permit = admitted.permit;
+    if admitted.capture {
+        meter.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());
+    }
     guard_input(&bytes)?;
-    let stream = peek.stream && api != Api::OpenAiEmbeddings;
     let call = Call {
         api,
         body: &bytes,
@@ -220,13 +242,35 @@ async fn run(
     };
     let deadline = client_deadline(headers)?;
     let served = route(app, &resolved, &call, deadline, meter).await?;
-    respond(served, stream, meter)
+    Ok(respond(
+        served,
+        stream,
+        admitted.capture,
+        &admitted.rate_headers,
+        meter,
+    )?)
 }
 
-/// Admission: rate limits, budgets and model allow-lists plug in here. With only the master
-/// key (or an open gateway) every resolved model is allowed.
-fn admit(_principal: &Principal, _resolved: &RoutePlan) -> Result<(), GatewayError> {
-    Ok(())
+/// Prompt tokens for limits and budget reservations, with a real tokenizer (only called when a
+/// subject has a tokens-per-minute limit or a budget).
+fn estimate_tokens(api: Api, body: &[u8]) -> u64 {
+    let parsed = match api {
+        Api::OpenAiChat => switchyard_ingress::openai::parse_chat_request(body),
+        Api::AnthropicMessages => switchyard_ingress::anthropic::parse_messages_request(body),
+        Api::OpenAiEmbeddings => {
+            return switchyard_ingress::openai::parse_embed_request(body)
+                .map(|r| {
+                    r.input
+                        .iter()
+                        .map(|t| switchyard_policy::estimate_prompt_tokens(t))
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+    };
+    parsed
+        .map(|r| switchyard_policy::estimate_chat_prompt_tokens(&r))
+        .unwrap_or(0)
 }
 
 /// Input guardrails plug in here (PII, prompt injection, deny-lists).
@@ -361,7 +405,10 @@ async fn attempt(
                 usage: Some(er.usage),
             }
         } else {
-            let cr = p.adapter.chat_response(&body)?;
+            let mut cr = p.adapter.chat_response(&body)?;
+            if cr.model.is_empty() {
+                cr.model = target.upstream_model.clone();
+            }
             let out = match call.api {
                 Api::AnthropicMessages => {
                     switchyard_ingress::anthropic::render_message_response(&cr)
@@ -390,9 +437,14 @@ async fn attempt(
             }
             _ => Encoder::OpenAi(ChatStreamEncoder::new(call.peek.include_usage, now_secs())),
         };
-        Box::new(TranslatePump::new(p.adapter.stream_decoder(), encoder))
+        Box::new(TranslatePump::new(
+            p.adapter.stream_decoder(),
+            encoder,
+            target.upstream_model.clone(),
+        ))
     };
-    let prefix = proxy::first_bytes(&mut upstream, pump.as_mut(), target.timeouts.first_byte).await?;
+    let prefix =
+        proxy::first_bytes(&mut upstream, pump.as_mut(), target.timeouts.first_byte).await?;
     if let Some(err) = pump.leading_error(&prefix) {
         return Err(err);
     }
@@ -505,7 +557,13 @@ fn now_secs() -> u64 {
 }
 
 /// Builds the client response from the served answer.
-fn respond(served: Served, stream: bool, meter: &mut Meter) -> Result<Response, GatewayError> {
+fn respond(
+    served: Served,
+    stream: bool,
+    capture: bool,
+    rate_headers: &[(&'static str, String)],
+    meter: &mut Meter,
+) -> Result<Response, GatewayError> {
     let Served {
         answer,
         target,
@@ -513,9 +571,13 @@ fn respond(served: Served, stream: bool, meter: &mut Meter) -> Result<Response, 
     } = served;
     meter.provider = target.provider.name.clone();
     meter.upstream_model = target.upstream_model.clone();
+    meter.price = target.price;
     meter.status = 200;
     let mut builder = Response::builder().status(StatusCode::OK);
     if let Some(h) = builder.headers_mut() {
+        for (name, value) in rate_headers {
+            put(h, name, value);
+        }
         put(h, "x-request-id", &meter.request_id);
         put(h, "x-switchyard-provider", &target.provider.name);
         put(h, "x-switchyard-model", &target.upstream_model);
@@ -542,6 +604,16 @@ fn respond(served: Served, stream: bool, meter: &mut Meter) -> Result<Response, 
     let body = match answer {
         Answer::Full { body, usage } => {
             meter.usage = usage;
+            if let (Some(cost), Some(h)) = (meter.cost_micros(), builder.headers_mut()) {
+                put(
+                    h,
+                    "x-switchyard-cost-usd",
+                    &switchyard_pricing::format_usd(cost),
+                );
+            }
+            if capture {
+                meter.response_body = Some(String::from_utf8_lossy(&body).into_owned());
+            }
             meter.finish();
             Body::from(body)
         }

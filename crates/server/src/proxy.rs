@@ -120,16 +120,19 @@ impl Encoder {
 pub struct TranslatePump {
     pub decoder: Box<dyn StreamDecoder>,
     pub encoder: Encoder,
+    /// The upstream model, for a `Start` event whose provider did not name it.
+    model: String,
     events: Vec<StreamEvent>,
     usage: Option<Usage>,
     ended: bool,
 }
 
 impl TranslatePump {
-    pub fn new(decoder: Box<dyn StreamDecoder>, encoder: Encoder) -> Self {
+    pub fn new(decoder: Box<dyn StreamDecoder>, encoder: Encoder, model: String) -> Self {
         Self {
             decoder,
             encoder,
+            model,
             events: Vec::with_capacity(8),
             usage: None,
             ended: false,
@@ -138,7 +141,12 @@ impl TranslatePump {
 
     fn drain(&mut self, out: &mut Vec<u8>) -> Result<(), GatewayError> {
         let mut failed = None;
-        for ev in self.events.drain(..) {
+        for mut ev in self.events.drain(..) {
+            if let StreamEvent::Start { model, .. } = &mut ev {
+                if model.is_empty() {
+                    model.clone_from(&self.model);
+                }
+            }
             match &ev {
                 StreamEvent::Usage(u) => self.usage = Some(*u),
                 StreamEvent::Error(e) => {

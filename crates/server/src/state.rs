@@ -9,18 +9,21 @@ use std::time::Duration;
 
 use switchyard_config::{Config, GovernanceSettings, ProviderConfig, ProviderKind};
 use switchyard_policy::jiff::tz::TimeZone;
-use switchyard_routing::{
-    Executor, Fallbacks, Group, LatencyKind, Plan, RoutingSettings, TargetSettings,
-};
-use switchyard_store::Store;
+use switchyard_pricing::Price;
 use switchyard_providers::anthropic::AnthropicAdapter;
 use switchyard_providers::client::HttpClient;
 use switchyard_providers::openai::{OpenAiAdapter, OpenAiFlavor};
 use switchyard_providers::ChatAdapter;
+use switchyard_routing::{
+    Executor, Fallbacks, Group, LatencyKind, Plan, RoutingSettings, TargetSettings,
+};
+use switchyard_store::Store;
 use switchyard_telemetry::Metrics;
 use switchyard_types::{ErrorClass, GatewayError, Secret};
 
+use crate::governance::{price_from_config, Governance};
 use crate::keys::KeyCache;
+use crate::ledger::{Alerts, Ledger};
 use crate::mock::MockProvider;
 use crate::transport::{Timeouts, Transport};
 
@@ -55,6 +58,8 @@ pub struct ProviderRuntime {
 pub struct Target {
     pub provider: Arc<ProviderRuntime>,
     pub upstream_model: String,
+    /// What a request served here costs; `None`: unknown and blocked by policy.
+    pub price: Option<Price>,
     /// The provider's timeouts with this target's overrides applied.
     pub timeouts: Timeouts,
 }
@@ -82,6 +87,32 @@ pub struct RoutePlan {
 impl RoutePlan {
     pub fn target(&self, group: usize, target: usize) -> Option<&Target> {
         self.models.get(group)?.targets.get(target)
+    }
+
+    /// A target of the requested model with no known price (blocked by policy), named.
+    pub fn unpriced_target(&self) -> Option<String> {
+        let m = self.models.first()?;
+        m.targets
+            .iter()
+            .find(|t| t.price.is_none())
+            .map(|t| format!("{}/{}", t.provider.name, t.upstream_model))
+    }
+
+    /// The most a request of this size can cost on any target of the plan (fallbacks
+    /// included): what a budget reserves.
+    pub fn max_cost_micros(&self, prompt_tokens: u64, output_tokens: u64) -> u64 {
+        let usage = switchyard_types::Usage {
+            prompt_tokens,
+            completion_tokens: output_tokens,
+            ..Default::default()
+        };
+        self.models
+            .iter()
+            .flat_map(|m| m.targets.iter())
+            .filter_map(|t| t.price.as_ref())
+            .map(|p| switchyard_pricing::cost_micros(p, &usage))
+            .max()
+            .unwrap_or(0)
     }
 
     fn build(
@@ -115,7 +146,7 @@ impl RoutePlan {
 
     /// A one-target plan for `provider/model` addressing (no fallbacks; breaker state is not
     /// kept between such requests).
-    fn direct(target: Target) -> Self {
+    pub fn direct(target: Target) -> Self {
         let label = format!("{}/*", target.provider.name);
         let group = Arc::new(Group::new(
             label.clone(),
@@ -138,9 +169,13 @@ pub struct AppState {
     pub master_key: Option<Secret<String>>,
     /// Keys, teams, ledger, request log, audit log.
     pub store: Arc<dyn Store>,
+    /// Admission (limits, budgets) and prices.
+    pub governance: Governance,
+    /// Spend ledger and request log writer (off the request path).
+    pub ledger: Ledger,
     /// Virtual keys on the request path (no SQL per admitted request).
     pub keys: KeyCache,
-    pub governance: GovernanceSettings,
+    pub settings: GovernanceSettings,
     /// The time zone of calendar budget windows.
     pub tz: TimeZone,
     pub providers: HashMap<String, Arc<ProviderRuntime>>,
@@ -158,6 +193,15 @@ pub struct AppState {
 
 impl AppState {
     pub async fn build(config: &Config, store: Arc<dyn Store>) -> Result<Self, String> {
+        let counters: Arc<dyn switchyard_policy::Counters> = match &config.redis {
+            Some(url) => Arc::new(
+                switchyard_policy::RedisCounters::connect(url)
+                    .await
+                    .map_err(|e| format!("redis: {e}"))?,
+            ),
+            None => Arc::new(switchyard_policy::MemoryCounters::new()),
+        };
+        let governance = Governance::new(config, counters)?;
         let tz = TimeZone::get(&config.governance.timezone)
             .map_err(|e| format!("governance.timezone: {e}"))?;
         let keys = KeyCache::new(
@@ -188,6 +232,11 @@ impl AppState {
         for (name, mc) in &config.models {
             let mut targets = Vec::new();
             let mut settings = Vec::new();
+            let model_price = mc
+                .pricing
+                .as_ref()
+                .map(|p| price_from_config(&format!("models.{name}.pricing"), p))
+                .transpose()?;
             for t in &mc.targets {
                 let provider = providers
                     .get(&t.provider)
@@ -197,10 +246,21 @@ impl AppState {
                     Some(o) => provider.timeouts.overridden(o),
                     None => provider.timeouts,
                 };
-                settings.push((format!("{}/{}", t.provider, t.model), t.routing()));
+                let price = governance.price_for(model_price.as_ref(), provider.kind, &t.model);
+                if price.is_none() {
+                    tracing::warn!(
+                        model = %name,
+                        target = %format!("{}/{}", t.provider, t.model),
+                        "no price known for this target: requests to the model are refused (set `pricing:` on the model or `pricing.unknown_models`)"
+                    );
+                }
+                let mut routing = t.routing();
+                routing.cost_per_mtok = price.map(|p| (p.input + p.output) as f64 / 2e6);
+                settings.push((format!("{}/{}", t.provider, t.model), routing));
                 targets.push(Target {
                     provider,
                     upstream_model: t.model.clone(),
+                    price,
                     timeouts,
                 });
             }
@@ -226,23 +286,43 @@ impl AppState {
             };
             models.insert(
                 name.clone(),
-                Arc::new(RoutePlan::build(name.clone(), primary, &fallbacks, &runtimes)),
+                Arc::new(RoutePlan::build(
+                    name.clone(),
+                    primary,
+                    &fallbacks,
+                    &runtimes,
+                )),
             );
         }
         let mut runtime_list: Vec<Arc<ModelRuntime>> = runtimes.into_values().collect();
         runtime_list.sort_by(|a, b| a.name.cmp(&b.name));
+        let metrics = Metrics::new();
+        let alerts = config.governance.alert_webhook.as_ref().map(|url| Alerts {
+            client: default_client.clone(),
+            url: url.clone(),
+        });
+        let ledger = Ledger::start(
+            store.clone(),
+            config.governance.ledger_queue,
+            alerts,
+            config.governance.log_retention_days,
+            metrics.ledger_dropped.clone(),
+            metrics.ledger_written.clone(),
+        );
         let mut model_names: Vec<String> = models.keys().cloned().collect();
         model_names.sort();
         Ok(Self {
             master_key: config.master_key.clone(),
             store,
             keys,
-            governance: config.governance.clone(),
+            settings: config.governance.clone(),
+            governance,
+            ledger,
             tz,
             providers,
             models,
             model_names,
-            metrics: Metrics::new(),
+            metrics,
             executor: Executor::new(),
             runtimes: runtime_list,
             max_body_bytes: config.server.max_body_bytes,
@@ -262,6 +342,7 @@ impl AppState {
                     return Ok(Arc::new(RoutePlan::direct(Target {
                         provider: p.clone(),
                         upstream_model: upstream.to_string(),
+                        price: self.governance.price_for(None, p.kind, upstream),
                         timeouts: p.timeouts,
                     })));
                 }

@@ -16,6 +16,17 @@ pub async fn gateway(yaml: &str) -> Running {
         .unwrap_or_else(|e| panic!("config errors: {e:?}"));
     let mut config = config;
     config.listen = "127.0.0.1:0".parse().unwrap();
+    if !yaml.contains("\npricing:") {
+        // These tests are not about prices: charge unknown test models a default instead of
+        // refusing them (tests/governance.rs covers the refusal).
+        config.pricing.unknown_models = switchyard_config::UnknownPrice::ChargeDefault;
+        config.pricing.default = Some(switchyard_config::PricingOverride {
+            input: 1.0,
+            output: 2.0,
+            cached_input: None,
+            cache_write: None,
+        });
+    }
     if config.database == "sqlite://switchyard.db" {
         // Never a file in the source tree: each test gets its own in-memory database.
         config.database = "sqlite::memory:".into();

@@ -271,6 +271,7 @@ providers:
 models:
   smart:
     targets: [{{ provider: azure-east, model: my-gpt4o-deployment }}]
+    pricing: {{ input: 2.5, output: 10 }}
 "#,
         fake.url()
     ))

@@ -55,7 +55,14 @@ pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn S
         })?;
     match scheme.as_str() {
         "sqlite" => backend::sqlite::connect(url, options).await,
-        "postgres" | "postgresql" => backend::postgres::connect(url, options).await,
+        "postgres" | "postgresql" => {
+            let (url, schema) = take_schema_param(url);
+            let mut options = options.clone();
+            if schema.is_some() {
+                options.schema = schema;
+            }
+            backend::postgres::connect(&url, &options).await
+        }
         other => Err(StoreError::InvalidUrl {
             url: redact_url(url),
             reason: format!("unsupported scheme `{other}` (expected sqlite:// or postgres://)"),
@@ -63,9 +70,53 @@ pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn S
     }
 }
 
+/// Splits a `switchyard_schema=NAME` query parameter off a PostgreSQL URL: several
+/// deployments (or test runs) can share one database, each in its own schema.
+fn take_schema_param(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("switchyard_schema=") {
+            Some(v) => {
+                schema = Some(v.to_owned());
+                false
+            }
+            None => !kv.is_empty(),
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, schema)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_param_is_split_off() {
+        assert_eq!(
+            take_schema_param("postgres://u@h/db?switchyard_schema=gw1&sslmode=disable"),
+            (
+                "postgres://u@h/db?sslmode=disable".to_owned(),
+                Some("gw1".to_owned())
+            )
+        );
+        assert_eq!(
+            take_schema_param("postgres://u@h/db?switchyard_schema=gw1"),
+            ("postgres://u@h/db".to_owned(), Some("gw1".to_owned()))
+        );
+        assert_eq!(
+            take_schema_param("postgres://u@h/db"),
+            ("postgres://u@h/db".to_owned(), None)
+        );
+    }
 
     #[tokio::test]
     async fn unknown_scheme_is_rejected_without_leaking_the_password() {

@@ -163,6 +163,10 @@ pub struct Metrics {
     /// Peak-EWMA latency estimate per target, milliseconds (time to first token for streams
     /// where that was observed, else total).
     pub target_latency_ms: Family<TargetLabels, Gauge>,
+    /// Ledger/log records dropped because a queue was full (never silently).
+    pub ledger_dropped: Counter,
+    /// Request-log rows written.
+    pub ledger_written: Counter,
 }
 
 impl Default for Metrics {
@@ -252,8 +256,22 @@ impl Metrics {
             "Peak-EWMA latency estimate per target",
             target_latency_ms.clone(),
         );
+        let ledger_dropped = Counter::default();
+        registry.register(
+            "ledger_dropped",
+            "Spend/log records dropped because the writer queue was full",
+            ledger_dropped.clone(),
+        );
+        let ledger_written = Counter::default();
+        registry.register(
+            "ledger_written",
+            "Request-log rows written to the store",
+            ledger_written.clone(),
+        );
         Self {
             registry,
+            ledger_dropped,
+            ledger_written,
             target_state,
             target_in_flight,
             target_latency_ms,

@@ -1,0 +1,302 @@
+//! The admit stage and the prices behind it: model allow-lists, rate limits, concurrency and
+//! budgets per key and team (counters in memory or Redis — no SQL on the request path), and
+//! the price each target is charged at.
+//!
+//! Budgets reserve the request's estimated maximum cost before the call and settle to the
+//! actual cost after it (in the ledger writer, streams at their end — aborted ones included);
+//! a failed request releases its reservation.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use switchyard_config::{Config, PricingOverride, UnknownPrice};
+use switchyard_policy::{Admission, AdmissionConfig, Permit, Subject, SubjectKind};
+use switchyard_pricing::{usd_per_million_to_rate, Price, PriceTable};
+use switchyard_types::{ErrorClass, GatewayError};
+
+use crate::auth::Principal;
+use crate::fastpath::Peeked;
+use crate::keys::KeyInfo;
+use crate::state::RoutePlan;
+
+/// Output tokens assumed for a budget reservation when the client set no `max_tokens`.
+pub const DEFAULT_RESERVED_OUTPUT_TOKENS: u64 = 4096;
+
+/// Who a request is charged to.
+#[derive(Debug, Clone, Default)]
+pub struct Attribution {
+    pub key_id: Option<String>,
+    pub team_id: Option<String>,
+    pub user: Option<String>,
+    /// The end user or agent session (`x-switchyard-end-user`, else the OpenAI `user` field).
+    pub end_user: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// What admission hands to the rest of the request.
+pub struct Admitted {
+    pub permit: Option<Permit>,
+    pub attribution: Attribution,
+    /// Capture request/response bodies in the request log.
+    pub capture: bool,
+    /// `x-ratelimit-*` headers for the response.
+    pub rate_headers: Vec<(&'static str, String)>,
+}
+
+/// A refusal: the error and the headers that go with it.
+pub struct Refused {
+    pub error: GatewayError,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl From<GatewayError> for Refused {
+    fn from(error: GatewayError) -> Self {
+        Self {
+            error,
+            headers: Vec::new(),
+        }
+    }
+}
+
+pub struct Governance {
+    pub admission: Admission,
+    prices: PriceTable,
+    unknown: UnknownPrice,
+    default_price: Option<Price>,
+    capture_all: bool,
+}
+
+/// A price from config (USD per million tokens) in integer rates.
+pub fn price_from_config(path: &str, p: &PricingOverride) -> Result<Price, String> {
+    let rate = |field: &str, v: f64| {
+        usd_per_million_to_rate(&format!("{path}.{field}"), v).map_err(|e| e.to_string())
+    };
+    let input = rate("input", p.input)?;
+    Ok(Price {
+        input,
+        output: rate("output", p.output)?,
+        cached_input: p
+            .cached_input
+            .map(|v| rate("cached_input", v))
+            .transpose()?
+            .unwrap_or(input),
+        cache_write: p
+            .cache_write
+            .map(|v| rate("cache_write", v))
+            .transpose()?
+            .unwrap_or(input),
+        reasoning: None,
+        per_image: None,
+        long_context: None,
+    })
+}
+
+impl Governance {
+    pub fn new(
+        config: &Config,
+        counters: Arc<dyn switchyard_policy::Counters>,
+    ) -> Result<Self, String> {
+        let default_price = config
+            .pricing
+            .default
+            .as_ref()
+            .map(|p| price_from_config("pricing.default", p))
+            .transpose()?;
+        let admission = Admission::new(
+            counters,
+            AdmissionConfig {
+                fail_open: config.governance.fail_open,
+                ..AdmissionConfig::default()
+            },
+        );
+        Ok(Self {
+            admission,
+            prices: PriceTable::builtin(),
+            unknown: config.pricing.unknown_models,
+            default_price,
+            capture_all: config.governance.capture_payloads,
+        })
+    }
+
+    /// The price of `upstream_model` on a provider of `kind`, with the public model's override
+    /// first. `Ok(None)`: unknown, and the policy is to block.
+    pub fn price_for(
+        &self,
+        model_override: Option<&Price>,
+        kind: switchyard_config::ProviderKind,
+        upstream_model: &str,
+    ) -> Option<Price> {
+        if let Some(p) = model_override {
+            return Some(*p);
+        }
+        if kind == switchyard_config::ProviderKind::Mock {
+            return Some(Price::flat(0, 0));
+        }
+        if let Some(p) = self.prices.lookup(kind.as_str(), upstream_model) {
+            return Some(*p);
+        }
+        match self.unknown {
+            UnknownPrice::ChargeDefault => self.default_price,
+            UnknownPrice::Block => None,
+        }
+    }
+
+    /// The admit stage.
+    pub async fn admit(
+        &self,
+        principal: &Principal,
+        plan: &RoutePlan,
+        peek: &Peeked<'_>,
+        body: &[u8],
+        headers: &HeaderMap,
+        estimate_tokens: impl FnOnce(&[u8]) -> u64,
+    ) -> Result<Admitted, Refused> {
+        if let Some(unpriced) = plan.unpriced_target() {
+            return Err(GatewayError::client(
+                ErrorClass::BadRequest,
+                format!(
+                    "no price is known for {unpriced}: add `pricing:` to the model, or set `pricing.unknown_models: charge_default` with a default price"
+                ),
+            )
+            .with_code("model_price_unknown")
+            .into());
+        }
+        let mut attribution = Attribution {
+            end_user: header_str(headers, "x-switchyard-end-user")
+                .or_else(|| peek.user.as_deref().map(str::to_string)),
+            tags: tags(headers, peek),
+            ..Attribution::default()
+        };
+        let Principal::Key(info) = principal else {
+            return Ok(Admitted {
+                permit: None,
+                attribution,
+                capture: self.capture_all,
+                rate_headers: Vec::new(),
+            });
+        };
+        let key = &info.key;
+        attribution.key_id = Some(key.id.clone());
+        attribution.team_id = key.team_id.clone();
+        attribution.user = key.user.clone();
+        if !key.models.is_empty() && !switchyard_policy::model_allowed(&key.models, &peek.model) {
+            return Err(GatewayError::client(
+                ErrorClass::Forbidden,
+                format!("this key may not use the model `{}`", peek.model),
+            )
+            .with_code("model_not_allowed")
+            .with_param("model")
+            .into());
+        }
+        let subjects = subjects(info);
+        let capture = self.capture_all
+            || key.capture_payloads
+            || info
+                .team
+                .as_ref()
+                .and_then(|t| t.metadata.get("capture_payloads"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+        if subjects.is_empty() {
+            return Ok(Admitted {
+                permit: None,
+                attribution,
+                capture,
+                rate_headers: Vec::new(),
+            });
+        }
+        let needs_tokens = subjects
+            .iter()
+            .any(|s| s.limits.tpm.is_some() || s.budget.is_some());
+        let prompt_tokens = if needs_tokens {
+            estimate_tokens(body)
+        } else {
+            0
+        };
+        let output_tokens = peek.max_tokens.unwrap_or(DEFAULT_RESERVED_OUTPUT_TOKENS);
+        let max_cost = plan.max_cost_micros(prompt_tokens, output_tokens);
+        match self
+            .admission
+            .admit(&subjects, prompt_tokens + output_tokens, max_cost)
+            .await
+        {
+            Ok(permit) => {
+                let rate_headers = permit.headers.pairs().into_iter().collect::<Vec<_>>();
+                Ok(Admitted {
+                    permit: Some(permit),
+                    attribution,
+                    capture,
+                    rate_headers,
+                })
+            }
+            Err(refusal) => Err(Refused {
+                headers: refusal.headers.pairs(),
+                error: refusal.error,
+            }),
+        }
+    }
+}
+
+/// The key's and its team's limits and budgets as admission subjects (empty ones left out).
+fn subjects(info: &KeyInfo) -> Vec<Subject> {
+    let mut out = Vec::with_capacity(2);
+    if !info.key_limits.is_empty() || info.key_budget.is_some() {
+        out.push(Subject {
+            kind: SubjectKind::Key,
+            id: info.key.id.clone(),
+            limits: info.key_limits,
+            budget: info.key_budget.clone(),
+        });
+    }
+    if let Some(team) = &info.team {
+        if !info.team_limits.is_empty() || info.team_budget.is_some() {
+            out.push(Subject {
+                kind: SubjectKind::Team,
+                id: team.id.clone(),
+                limits: info.team_limits,
+                budget: info.team_budget.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+        .map(str::to_string)
+}
+
+/// Tags from `x-switchyard-tags` (comma-separated) and string values of the OpenAI `metadata`
+/// field (`key:value`), at most 32, each at most 128 bytes.
+fn tags(headers: &HeaderMap, peek: &Peeked<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(h) = headers
+        .get("x-switchyard-tags")
+        .and_then(|v| v.to_str().ok())
+    {
+        out.extend(
+            h.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        );
+    }
+    if let Some(raw) = peek.metadata {
+        if let Ok(map) =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get())
+        {
+            for (k, v) in map {
+                if let Some(s) = v.as_str() {
+                    out.push(format!("{k}:{s}"));
+                }
+            }
+        }
+    }
+    out.retain(|t| t.len() <= 128);
+    out.truncate(32);
+    out
+}
