@@ -20,6 +20,12 @@ pub struct Peeked<'a> {
     pub stream: bool,
     pub include_usage: bool,
     stream_options: Option<(&'a RawValue, Range<usize>)>,
+    /// `max_completion_tokens` or `max_tokens`, for budget reservations.
+    pub max_tokens: Option<u64>,
+    /// OpenAI `user` (the end-user id) for attribution.
+    pub user: Option<Cow<'a, str>>,
+    /// OpenAI `metadata` (string values become tags).
+    pub metadata: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -31,7 +37,12 @@ struct PeekRaw<'a> {
     stream_options: Option<&'a RawValue>,
     messages: Option<IgnoredAny>,
     input: Option<IgnoredAny>,
-    max_tokens: Option<IgnoredAny>,
+    max_tokens: Option<&'a RawValue>,
+    max_completion_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user: Option<&'a RawValue>,
+    #[serde(borrow)]
+    metadata: Option<&'a RawValue>,
 }
 
 /// Which body fields the endpoint requires.
@@ -98,7 +109,15 @@ pub fn peek(body: &[u8], required: Required) -> Result<Peeked<'_>, GatewayError>
         }
         None => false,
     };
+    let number = |r: Option<&RawValue>| r.and_then(|r| r.get().parse::<u64>().ok());
+    let max_tokens = number(raw.max_completion_tokens).or(number(raw.max_tokens));
+    let user = raw
+        .user
+        .and_then(|u| serde_json::from_str::<Cow<'_, str>>(u.get()).ok());
     Ok(Peeked {
+        max_tokens,
+        user,
+        metadata: raw.metadata,
         model_span: span_of(body, model_raw),
         model,
         stream: raw.stream.unwrap_or(false),
