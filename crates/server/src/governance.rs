@@ -59,7 +59,7 @@ impl From<GatewayError> for Refused {
 }
 
 pub struct Governance {
-    pub admission: Admission,
+    pub admission: Arc<Admission>,
     prices: PriceTable,
     unknown: UnknownPrice,
     default_price: Option<Price>,
@@ -102,13 +102,13 @@ impl Governance {
             .as_ref()
             .map(|p| price_from_config("pricing.default", p))
             .transpose()?;
-        let admission = Admission::new(
+        let admission = Arc::new(Admission::new(
             counters,
             AdmissionConfig {
                 fail_open: config.governance.fail_open,
                 ..AdmissionConfig::default()
             },
-        );
+        ));
         Ok(Self {
             admission,
             prices: PriceTable::builtin(),

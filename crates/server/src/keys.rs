@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use moka::future::Cache;
 use switchyard_policy::jiff::tz::TimeZone;
-use switchyard_policy::{Budget, BudgetSpec, Limits};
-use switchyard_store::{hash_key, Store, Team, VirtualKey};
+use switchyard_policy::jiff::Timestamp;
+use switchyard_policy::{
+    window_start_ms, Admission, Budget, BudgetSpec, Limits, Subject, SubjectKind,
+};
+use switchyard_store::{hash_key, SpendScope, Store, Team, VirtualKey};
 use switchyard_types::{ErrorClass, GatewayError};
 
 /// A virtual key as the request path needs it: the row, its team, and their limits and budgets
@@ -27,15 +30,25 @@ pub struct KeyInfo {
 
 pub struct KeyCache {
     store: Arc<dyn Store>,
+    /// Budget counters are seeded from the ledger when a key is first loaded (in-memory
+    /// counters start empty after a restart; Redis counters already hold the spend and the
+    /// seed is a no-op).
+    admission: Arc<Admission>,
     found: Cache<String, Arc<KeyInfo>>,
     missing: Cache<String, ()>,
     tz: TimeZone,
 }
 
 impl KeyCache {
-    pub fn new(store: Arc<dyn Store>, ttl: Duration, tz: TimeZone) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        admission: Arc<Admission>,
+        ttl: Duration,
+        tz: TimeZone,
+    ) -> Self {
         Self {
             store,
+            admission,
             found: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
@@ -59,13 +72,18 @@ impl KeyCache {
             return Ok(None);
         }
         let store = self.store.clone();
+        let admission = self.admission.clone();
         let tz = self.tz.clone();
         let h = hash.clone();
         let loaded = self
             .found
             .try_get_with(hash.clone(), async move {
                 match store.get_key_by_hash(&h).await {
-                    Ok(Some(key)) => load_info(store.as_ref(), key, &tz).await.map(Arc::new),
+                    Ok(Some(key)) => {
+                        let info = load_info(store.as_ref(), key, &tz).await?;
+                        seed_budgets(store.as_ref(), &admission, &info).await;
+                        Ok(Arc::new(info))
+                    }
                     Ok(None) => Err(LoadError::Missing),
                     Err(e) => Err(LoadError::Store(e.to_string())),
                 }
@@ -128,6 +146,51 @@ async fn load_info(
         team_limits,
         team_budget,
     })
+}
+
+/// Seeds the key's and team's budget counters for the current window from the ledger (only
+/// where the counter is absent). Failures are logged: admission still works, from zero.
+async fn seed_budgets(store: &dyn Store, admission: &Admission, info: &KeyInfo) {
+    let now = Timestamp::now();
+    let mut subjects = Vec::new();
+    if let Some(b) = &info.key_budget {
+        subjects.push((
+            SubjectKind::Key,
+            info.key.id.clone(),
+            SpendScope::Key(info.key.id.clone()),
+            b.clone(),
+        ));
+    }
+    if let (Some(team), Some(b)) = (&info.team, &info.team_budget) {
+        subjects.push((
+            SubjectKind::Team,
+            team.id.clone(),
+            SpendScope::Team(team.id.clone()),
+            b.clone(),
+        ));
+    }
+    for (kind, id, scope, budget) in subjects {
+        let from = window_start_ms(&budget.period, &budget.tz, now);
+        let spent = match store
+            .spend_total(&scope, from, now.as_millisecond() + 1)
+            .await
+        {
+            Ok(v) => u64::try_from(v).unwrap_or(0),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read spend to seed a budget");
+                continue;
+            }
+        };
+        let subject = Subject {
+            kind,
+            id,
+            limits: Limits::default(),
+            budget: Some(budget),
+        };
+        if let Err(e) = admission.seed_budget(&subject, spent, now).await {
+            tracing::warn!(error = %e, "could not seed a budget counter");
+        }
+    }
 }
 
 /// Limits as stored (validated by the admin API on the way in; a malformed row counts as none).

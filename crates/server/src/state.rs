@@ -206,6 +206,7 @@ impl AppState {
             .map_err(|e| format!("governance.timezone: {e}"))?;
         let keys = KeyCache::new(
             store.clone(),
+            governance.admission.clone(),
             Duration::from_millis(config.governance.key_cache_ttl_ms),
             tz.clone(),
         );

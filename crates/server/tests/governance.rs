@@ -457,3 +457,117 @@ async fn streamed_requests_are_metered_at_their_end() {
     assert!(logs.items[0].stream);
     assert!(logs.items[0].ttft_ms.is_some());
 }
+
+fn temp_db() -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "switchyard-gov-{}-{}",
+        std::process::id(),
+        switchyard_store::new_id("t")
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/ledger.db", dir.display());
+    (dir, url)
+}
+
+#[tokio::test]
+async fn budgets_survive_a_restart_with_in_memory_counters() {
+    let fake = upstream(100).await;
+    let (dir, db) = temp_db();
+    let yaml = config(&fake.url(), &format!("database: \"{db}\""));
+    let g = gateway(&yaml).await;
+    let (secret, _) = make_key(
+        &g,
+        KeySpec {
+            budget: Some(json!({"max_usd": 0.003, "period": "daily"})),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(chat(&g, &secret, "smart", &[]).await.status(), 200);
+    assert_eq!(chat(&g, &secret, "smart", &[]).await.status(), 200);
+    g.shutdown().await.unwrap(); // flushes the ledger
+                                 // A new process: counters start empty and are seeded from the ledger (2 × 1023 µ$ spent).
+    let g = gateway(&yaml).await;
+    let resp = chat(&g, &secret, "smart", &[]).await;
+    assert_eq!(resp.status(), 429, "the restart forgot the spend");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "budget_exceeded");
+    g.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Two replicas sharing PostgreSQL and Redis: one budget and one rate limit across both, and a
+/// key revoked on one replica stops working on the other within the key-cache bound.
+#[tokio::test]
+async fn two_replicas_share_budgets_limits_and_revocations() {
+    let (Ok(pg), Ok(redis)) = (
+        std::env::var("SWITCHYARD_TEST_POSTGRES_URL"),
+        std::env::var("SWITCHYARD_TEST_REDIS_URL"),
+    ) else {
+        eprintln!("skipped: SWITCHYARD_TEST_POSTGRES_URL and SWITCHYARD_TEST_REDIS_URL not set");
+        return;
+    };
+    let fake = upstream(100).await;
+    let schema = format!(
+        "gw_{}",
+        switchyard_store::new_id("t")
+            .to_lowercase()
+            .replace('_', "")
+    );
+    let sep = if pg.contains('?') { '&' } else { '?' };
+    let db = format!("{pg}{sep}switchyard_schema={schema}");
+    let yaml = config(
+        &fake.url(),
+        &format!("database: \"{db}\"\nredis: \"{redis}\"\ngovernance: {{ key_cache_ttl_ms: 500 }}"),
+    );
+    let a = Arc::new(gateway(&yaml).await);
+    let b = Arc::new(gateway(&yaml).await);
+    let (secret, key_id) = make_key(
+        &a,
+        KeySpec {
+            budget: Some(json!({"max_usd": 0.01, "period": "total"})),
+            limits: Some(json!({"rpm": 1000})),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let g = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let secret = secret.clone();
+        tasks.push(tokio::spawn(async move {
+            chat(&g, &secret, "smart", &[]).await.status().as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == 200 {
+            ok += 1;
+        }
+    }
+    assert!(
+        ok * 1023 <= 10_000 + 1100,
+        "{ok} admitted across two replicas"
+    );
+    assert!(ok >= 8, "only {ok} admitted");
+
+    // Revocation: a fresh key used on both replicas, revoked through replica A's store.
+    let (secret2, key2) = make_key(&a, KeySpec::default()).await;
+    assert_eq!(chat(&a, &secret2, "smart", &[]).await.status(), 200);
+    assert_eq!(chat(&b, &secret2, "smart", &[]).await.status(), 200);
+    a.state.store.revoke_key(&key2).await.unwrap();
+    a.state.keys.invalidate_all();
+    assert_eq!(chat(&a, &secret2, "smart", &[]).await.status(), 401);
+    let revoked_at = Instant::now();
+    loop {
+        if chat(&b, &secret2, "smart", &[]).await.status() == 401 {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_millis(2000),
+            "replica B still accepts a revoked key"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = key_id;
+}
