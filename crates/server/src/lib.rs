@@ -42,6 +42,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/v1/embeddings", post(embeddings))
         .route("/embeddings", post(embeddings))
         .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(ops::models))
         .route("/models", get(ops::models))
         .route("/health/live", get(ops::live))
@@ -62,6 +63,14 @@ async fn embeddings(State(app): State<Arc<AppState>>, headers: HeaderMap, body: 
 
 async fn messages(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     pipeline::handle(app, Api::AnthropicMessages, headers, body).await
+}
+
+async fn count_tokens(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    pipeline::count_tokens(app, headers, body).await
 }
 
 async fn not_found(headers: HeaderMap, uri: http::Uri) -> Response {

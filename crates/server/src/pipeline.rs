@@ -637,3 +637,69 @@ fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
         h.insert(name, v);
     }
 }
+
+/// `POST /v1/messages/count_tokens`: an Anthropic model counts with Anthropic's own endpoint
+/// (pass-through); any other model is counted with the tokenizer (an estimate for non-OpenAI
+/// models, documented as such).
+pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let rid = request_id(&headers);
+    let mut meter = Meter::start(app.clone(), Endpoint::count_tokens, rid.clone());
+    let result: Result<Response, GatewayError> = async {
+        auth::authenticate(&app, &headers, Dialect::Anthropic).await?;
+        let bytes = read_body(&headers, body, app.max_body_bytes).await?;
+        let peek = fastpath::peek(&bytes, Required::Chat)?;
+        let plan = app.resolve(&peek.model)?;
+        meter.model_label = plan.label.clone();
+        meter.model_requested = peek.model.to_string();
+        let target = plan
+            .target(0, 0)
+            .cloned()
+            .ok_or_else(|| GatewayError::internal("the model has no targets"))?;
+        let p = &target.provider;
+        if let (Wire::Anthropic, Some(an)) = (p.wire, &p.anthropic) {
+            let body = fastpath::rewrite(&bytes, &peek, &target.upstream_model, false);
+            let mut req = WireRequest::post_json(format!("{}/count_tokens", an.url()), body);
+            req.headers.extend(an.headers().iter().cloned());
+            let resp = p.transport.send(&p.name, req, &target.timeouts).await?;
+            let status = resp.status;
+            let out = collect_body(&p.name, resp.body, 1 << 20, target.timeouts.request).await?;
+            if !status.is_success() {
+                return Err(p.adapter.error(status.as_u16(), &resp.headers, &out));
+            }
+            meter.provider = p.name.clone();
+            meter.upstream_model = target.upstream_model.clone();
+            return Ok(json_response(out, &rid));
+        }
+        let req = switchyard_ingress::anthropic::parse_count_tokens_request(&bytes)?;
+        let n = switchyard_policy::estimate_chat_prompt_tokens(&req);
+        Ok(json_response(
+            Bytes::from(switchyard_ingress::anthropic::render_count_tokens(n)),
+            &rid,
+        ))
+    }
+    .await;
+    match result {
+        Ok(resp) => {
+            meter.status = 200;
+            meter.finish();
+            resp
+        }
+        Err(e) => {
+            meter.status = e.status;
+            meter.error = Some(e.class);
+            meter.finish();
+            error_response(Dialect::Anthropic, &e, &rid)
+        }
+    }
+}
+
+fn json_response(body: Bytes, rid: &str) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    put(h, "x-request-id", rid);
+    resp
+}
