@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use switchyard_config::{Config, ConfigError};
 
+mod keys;
+
 #[derive(Parser)]
 #[command(
     name = "switchyard",
@@ -36,6 +38,10 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Manage virtual keys on a running gateway (create, list, get, revoke, rotate).
+    Keys(keys::KeysArgs),
+    /// Manage teams on a running gateway (create, list).
+    Teams(keys::TeamsArgs),
 }
 
 /// Loads the configuration the way `serve` and `check` both do.
@@ -61,6 +67,8 @@ fn report(errors: &[ConfigError]) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Keys(args) => keys::run_keys(args),
+        Command::Teams(args) => keys::run_teams(args),
         Command::Check { config } => match load(config) {
             Ok((c, source)) => {
                 let _ = writeln!(

@@ -105,6 +105,9 @@ pub struct ModelConfig {
     /// lower it with `x-switchyard-timeout`).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// Limits on all traffic to this model, whoever sends it (rpm, tpm, max_parallel).
+    #[serde(default)]
+    pub limits: Option<switchyard_policy::Limits>,
 }
 
 impl ModelConfig {
@@ -134,6 +137,7 @@ impl ModelConfig {
             breaker: BreakerSettings::default(),
             hedge: None,
             timeout_ms: None,
+            limits: None,
         }
     }
 }

@@ -227,6 +227,14 @@ models:
     targets: [{ provider: a, model: x }]
 "#;
     let m = messages(&load_str(bad, &env).unwrap_err());
-    assert!(m.iter().any(|e| e.starts_with("models.m.strategy: unknown variant `fastest`")), "{m:#?}");
-    assert!(m.iter().any(|e| e == "models.n.retries.max_attempts: must be at least 1"), "{m:#?}");
+    assert!(
+        m.iter()
+            .any(|e| e.starts_with("models.m.strategy: unknown variant `fastest`")),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|e| e == "models.n.retries.max_attempts: must be at least 1"),
+        "{m:#?}"
+    );
 }

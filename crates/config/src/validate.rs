@@ -91,7 +91,8 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
             errors.push(err("redis", "must be a redis:// or rediss:// URL"));
         }
     }
-    if c.pricing.unknown_models == crate::UnknownPrice::ChargeDefault && c.pricing.default.is_none() {
+    if c.pricing.unknown_models == crate::UnknownPrice::ChargeDefault && c.pricing.default.is_none()
+    {
         errors.push(err(
             "pricing.default",
             "is required when unknown_models is charge_default",

@@ -167,13 +167,36 @@ impl Governance {
             tags: tags(headers, peek),
             ..Attribution::default()
         };
+        let model_subject = plan.limits.map(|limits| Subject {
+            kind: SubjectKind::Model,
+            id: plan.label.clone(),
+            limits,
+            budget: None,
+        });
         let Principal::Key(info) = principal else {
-            return Ok(Admitted {
-                permit: None,
-                attribution,
-                capture: self.capture_all,
-                rate_headers: Vec::new(),
-            });
+            let Some(subject) = model_subject else {
+                return Ok(Admitted {
+                    permit: None,
+                    attribution,
+                    capture: self.capture_all,
+                    rate_headers: Vec::new(),
+                });
+            };
+            let prompt_tokens = if subject.limits.tpm.is_some() {
+                estimate_tokens(body)
+            } else {
+                0
+            };
+            let output_tokens = peek.max_tokens.unwrap_or(DEFAULT_RESERVED_OUTPUT_TOKENS);
+            return self
+                .run_admission(&[subject], prompt_tokens + output_tokens, 0)
+                .await
+                .map(|(permit, rate_headers)| Admitted {
+                    permit: Some(permit),
+                    attribution,
+                    capture: self.capture_all,
+                    rate_headers,
+                });
         };
         let key = &info.key;
         attribution.key_id = Some(key.id.clone());
@@ -188,7 +211,8 @@ impl Governance {
             .with_param("model")
             .into());
         }
-        let subjects = subjects(info);
+        let mut subjects = subjects(info);
+        subjects.extend(model_subject);
         let capture = self.capture_all
             || key.capture_payloads
             || info
@@ -215,19 +239,27 @@ impl Governance {
         };
         let output_tokens = peek.max_tokens.unwrap_or(DEFAULT_RESERVED_OUTPUT_TOKENS);
         let max_cost = plan.max_cost_micros(prompt_tokens, output_tokens);
-        match self
-            .admission
-            .admit(&subjects, prompt_tokens + output_tokens, max_cost)
-            .await
-        {
+        let (permit, rate_headers) = self
+            .run_admission(&subjects, prompt_tokens + output_tokens, max_cost)
+            .await?;
+        Ok(Admitted {
+            permit: Some(permit),
+            attribution,
+            capture,
+            rate_headers,
+        })
+    }
+
+    async fn run_admission(
+        &self,
+        subjects: &[Subject],
+        tokens: u64,
+        max_cost: u64,
+    ) -> Result<(Permit, Vec<(&'static str, String)>), Refused> {
+        match self.admission.admit(subjects, tokens, max_cost).await {
             Ok(permit) => {
-                let rate_headers = permit.headers.pairs().into_iter().collect::<Vec<_>>();
-                Ok(Admitted {
-                    permit: Some(permit),
-                    attribution,
-                    capture,
-                    rate_headers,
-                })
+                let headers = permit.headers.pairs();
+                Ok((permit, headers))
             }
             Err(refusal) => Err(Refused {
                 headers: refusal.headers.pairs(),

@@ -77,6 +77,8 @@ pub struct ModelRuntime {
 pub struct RoutePlan {
     /// The metric label: the public name, or `provider/*` for direct addressing (bounded).
     pub label: String,
+    /// Limits on all traffic to this model (`models.NAME.limits`).
+    pub limits: Option<switchyard_policy::Limits>,
     pub total: Plan,
     /// The same plan measuring time to first token (streams).
     pub stream: Plan,
@@ -138,6 +140,7 @@ impl RoutePlan {
         let stream = total.clone().latency_kind(LatencyKind::FirstToken);
         Self {
             label,
+            limits: None,
             total,
             stream,
             models: by_group,
@@ -285,15 +288,9 @@ impl AppState {
                 context_window: mc.context_window_fallbacks.clone(),
                 content_policy: mc.content_policy_fallbacks.clone(),
             };
-            models.insert(
-                name.clone(),
-                Arc::new(RoutePlan::build(
-                    name.clone(),
-                    primary,
-                    &fallbacks,
-                    &runtimes,
-                )),
-            );
+            let mut plan = RoutePlan::build(name.clone(), primary, &fallbacks, &runtimes);
+            plan.limits = mc.limits.filter(|l| !l.is_empty());
+            models.insert(name.clone(), Arc::new(plan));
         }
         let mut runtime_list: Vec<Arc<ModelRuntime>> = runtimes.into_values().collect();
         runtime_list.sort_by(|a, b| a.name.cmp(&b.name));

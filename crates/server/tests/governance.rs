@@ -571,3 +571,31 @@ async fn two_replicas_share_budgets_limits_and_revocations() {
     }
     let _ = key_id;
 }
+
+#[tokio::test]
+async fn model_limits_apply_to_everyone() {
+    let fake = upstream(2).await;
+    let g = gateway(&format!(
+        "providers:\n  openai: {{ kind: openai, api_key: k, base_url: \"{}/v1\" }}\nmodels:\n  smart: {{ targets: [{{ provider: openai, model: gpt-4o }}], limits: {{ rpm: 1 }} }}\n",
+        fake.url()
+    ))
+    .await;
+    let req = json!({"model": "smart", "messages": [{"role": "user", "content": "x"}]});
+    let r1 = client()
+        .post(url(&g, "/v1/chat/completions"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r1.status(), 200);
+    let r2 = client()
+        .post(url(&g, "/v1/chat/completions"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r2.status(), 429);
+    let v: Value = r2.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "rate_limit_exceeded");
+    assert_eq!(fake.calls(), 1);
+}
