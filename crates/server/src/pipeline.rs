@@ -190,6 +190,7 @@ pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body
             error: e,
             headers: extra,
         }) => {
+            let e = client_facing(e);
             meter.status = e.status;
             meter.error = Some(e.class);
             if e.who != switchyard_types::Who::Client {
@@ -249,6 +250,26 @@ async fn run(
         &admitted.rate_headers,
         meter,
     )?)
+}
+
+/// The provider refusing *our* credentials is not the client's fault: it must not look like a
+/// 401 for the client's own key, and the provider's message (which may echo part of the key)
+/// stays in the logs.
+fn client_facing(e: GatewayError) -> GatewayError {
+    if e.class == switchyard_types::ErrorClass::UpstreamAuth
+        && e.who == switchyard_types::Who::Upstream
+    {
+        tracing::error!(error = %e, "a provider rejected the gateway's credentials");
+        return GatewayError::upstream(
+            switchyard_types::ErrorClass::UpstreamAuth,
+            502,
+            format!(
+                "the provider rejected the gateway's credentials (upstream status {}); the operator must check the provider's api_key",
+                e.status
+            ),
+        );
+    }
+    e
 }
 
 /// Prompt tokens for limits and budget reservations, with a real tokenizer (only called when a
@@ -685,6 +706,7 @@ pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) ->
             resp
         }
         Err(e) => {
+            let e = client_facing(e);
             meter.status = e.status;
             meter.error = Some(e.class);
             meter.finish();

@@ -116,6 +116,12 @@ async fn upstream_errors_keep_status_and_message() {
                 "server_error",
                 "server_error",
             ),
+            "401" => openai::error(
+                401,
+                "Incorrect API key provided: sk-prov****cret.",
+                "invalid_request_error",
+                "invalid_api_key",
+            ),
             _ => Reply::json(200, openai::chat_json("gpt-4o", "x", 1, 1)),
         }
     })
@@ -138,6 +144,13 @@ async fn upstream_errors_keep_status_and_message() {
         .as_str()
         .unwrap()
         .contains("maximum context length"));
+
+    // The provider refusing the gateway's key is a 502, not the client's 401, and the
+    // provider's message (with part of the key) is not passed on.
+    let (s, v, _) = post(&g, &req("401")).await;
+    assert_eq!(s, 502);
+    assert_eq!(v["error"]["code"], "upstream_auth_failed");
+    assert!(!v["error"]["message"].as_str().unwrap().contains("sk-prov"));
 
     let (s, v, _) = post(&g, &req("500")).await;
     assert_eq!(s, 500);
