@@ -108,6 +108,13 @@ pub struct ModelConfig {
     /// Limits on all traffic to this model, whoever sends it (rpm, tpm, max_parallel).
     #[serde(default)]
     pub limits: Option<switchyard_policy::Limits>,
+    /// Streams only, opt-in: answer 200 at once and send an SSE comment (`: keep-alive`) this
+    /// often until the first event, so proxies and clients with idle timeouts don't cut long
+    /// reasoning requests. Failover still happens before the first event; the
+    /// `x-switchyard-provider`/`-model`/`-attempts` headers are then not sent (the choice is not
+    /// made yet), and a request that fails ends with an error event instead of an HTTP error.
+    #[serde(default)]
+    pub stream_keepalive_ms: Option<u64>,
 }
 
 impl ModelConfig {
@@ -138,6 +145,7 @@ impl ModelConfig {
             hedge: None,
             timeout_ms: None,
             limits: None,
+            stream_keepalive_ms: None,
         }
     }
 }

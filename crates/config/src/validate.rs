@@ -61,6 +61,12 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
                 }
             }
         }
+        if m.stream_keepalive_ms == Some(0) {
+            errors.push(err(
+                format!("{path}.stream_keepalive_ms"),
+                "must be positive",
+            ));
+        }
         if let Some(p) = &m.pricing {
             let prices = [
                 ("input", Some(p.input)),

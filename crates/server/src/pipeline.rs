@@ -122,8 +122,10 @@ pub async fn read_body(
     }
 }
 
+mod keepalive;
+
 /// One client request on its way through the pipeline.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     api: Api,
     body: &'a [u8],
     peek: Peeked<'a>,
@@ -160,7 +162,7 @@ impl Call<'_> {
 }
 
 /// A successful upstream attempt, not yet sent to the client.
-enum Answer {
+pub(crate) enum Answer {
     Full {
         body: Bytes,
         usage: Option<Usage>,
@@ -173,10 +175,10 @@ enum Answer {
     },
 }
 
-struct Served {
-    answer: Answer,
-    target: Target,
-    dropped: Dropped,
+pub(crate) struct Served {
+    pub(crate) answer: Answer,
+    pub(crate) target: Target,
+    pub(crate) dropped: Dropped,
 }
 
 /// Entry point for every API request.
@@ -233,6 +235,21 @@ async fn run(
         meter.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());
     }
     guard_input(&bytes)?;
+    let deadline = client_deadline(headers)?;
+    if let (true, Some(every)) = (stream, resolved.keepalive) {
+        let m = std::mem::replace(meter, meter.detach());
+        return Ok(keepalive::respond(
+            app.clone(),
+            api,
+            bytes.clone(),
+            headers.clone(),
+            resolved,
+            deadline,
+            m,
+            &admitted.rate_headers,
+            every,
+        ));
+    }
     let call = Call {
         api,
         body: &bytes,
@@ -241,7 +258,6 @@ async fn run(
         canonical: OnceLock::new(),
         embed: OnceLock::new(),
     };
-    let deadline = client_deadline(headers)?;
     let served = route(app, &resolved, &call, deadline, meter).await?;
     Ok(respond(
         served,
@@ -325,7 +341,7 @@ fn client_deadline(headers: &HeaderMap) -> Result<Option<tokio::time::Instant>, 
 /// fallback models by error class, hedging, circuit breakers, and the overall deadline — all in
 /// `switchyard_routing::Executor`. For a stream, an attempt resolves once its first event
 /// arrived, so failover stays invisible to the client.
-async fn route(
+pub(crate) async fn route(
     app: &Arc<AppState>,
     plan: &RoutePlan,
     call: &Call<'_>,

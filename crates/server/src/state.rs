@@ -79,6 +79,8 @@ pub struct RoutePlan {
     pub label: String,
     /// Limits on all traffic to this model (`models.NAME.limits`).
     pub limits: Option<switchyard_policy::Limits>,
+    /// SSE keep-alive interval while a stream waits for its first event (opt-in).
+    pub keepalive: Option<Duration>,
     pub total: Plan,
     /// The same plan measuring time to first token (streams).
     pub stream: Plan,
@@ -141,6 +143,7 @@ impl RoutePlan {
         Self {
             label,
             limits: None,
+            keepalive: None,
             total,
             stream,
             models: by_group,
@@ -290,6 +293,7 @@ impl AppState {
             };
             let mut plan = RoutePlan::build(name.clone(), primary, &fallbacks, &runtimes);
             plan.limits = mc.limits.filter(|l| !l.is_empty());
+            plan.keepalive = mc.stream_keepalive_ms.map(Duration::from_millis);
             models.insert(name.clone(), Arc::new(plan));
         }
         let mut runtime_list: Vec<Arc<ModelRuntime>> = runtimes.into_values().collect();
