@@ -4,7 +4,14 @@
 //! time-to-first-token and idle tests), or a hang. The wire bodies for each provider live in
 //! the tests that use them, taken from the provider's documentation.
 
+pub mod anthropic;
+pub mod bedrock;
+pub mod cohere;
+pub mod faults;
+pub mod gemini;
+pub mod mistral;
 pub mod openai;
+pub mod vertex;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -203,6 +203,10 @@ pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body
             for (name, value) in extra {
                 put(resp.headers_mut(), name, &value);
             }
+            if meter.attempts > 0 {
+                resp.headers_mut()
+                    .insert("x-switchyard-attempts", HeaderValue::from(meter.attempts));
+            }
             resp
         }
     }
@@ -235,7 +239,17 @@ async fn run(
         meter.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());
     }
     guard_input(&bytes)?;
-    let deadline = client_deadline(headers)?;
+    // The client may shorten the model's `timeout_ms`, never extend it.
+    let model_deadline = resolved
+        .total
+        .primary()
+        .settings()
+        .timeout_ms
+        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    let deadline = match (client_deadline(headers)?, model_deadline) {
+        (Some(c), Some(m)) => Some(c.min(m)),
+        (c, m) => c.or(m),
+    };
     if let (true, Some(every)) = (stream, resolved.keepalive) {
         let m = std::mem::replace(meter, meter.detach());
         return Ok(keepalive::respond(
