@@ -367,3 +367,99 @@ pub fn handler(api_key: &str) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'st
         answer(&body, &model)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn rec(path: &str, headers: &[(&str, &str)], body: Value) -> Recorded {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in headers {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        Recorded {
+            method: "POST".into(),
+            path: path.into(),
+            headers: h,
+            body: bytes::Bytes::from(body.to_string()),
+        }
+    }
+
+    pub(crate) fn body_text(r: &Reply) -> String {
+        r.chunks
+            .iter()
+            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
+            .collect()
+    }
+
+    const KEY: [(&str, &str); 2] = [("x-api-key", "k"), ("anthropic-version", VERSION)];
+
+    #[test]
+    fn refuses_like_the_api() {
+        let h = handler("k");
+        let body = json!({"model": "c", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(h(&rec("/v1/messages", &KEY, body.clone())).status, 200);
+        let wrong = [("x-api-key", "nope"), ("anthropic-version", VERSION)];
+        let r = h(&rec("/v1/messages", &wrong, body.clone()));
+        assert_eq!(r.status, 401);
+        assert!(body_text(&r).contains("authentication_error"));
+        assert_eq!(
+            h(&rec("/v1/messages", &[("x-api-key", "k")], body.clone())).status,
+            400
+        );
+        assert_eq!(h(&rec("/v1/complete", &KEY, body)).status, 404);
+        let no_max = json!({"model": "c", "messages": [{"role": "user", "content": "hi"}]});
+        assert!(body_text(&h(&rec("/v1/messages", &KEY, no_max))).contains("max_tokens"));
+        let system_role = json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]});
+        assert_eq!(h(&rec("/v1/messages", &KEY, system_role)).status, 400);
+    }
+
+    #[test]
+    fn answers_text_then_tool_calls() {
+        let h = handler("k");
+        let text = json!({"model": "c", "max_tokens": 10, "messages": [{"role": "user", "content": "hello there"}]});
+        let v: Value =
+            serde_json::from_str(&body_text(&h(&rec("/v1/messages", &KEY, text)))).unwrap();
+        assert_eq!(v["content"][0]["text"], "You said: hello there");
+        assert_eq!(v["stop_reason"], "end_turn");
+        let tools = json!({"model": "c", "max_tokens": 10, "stream": true,
+            "tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}],
+            "messages": [{"role": "user", "content": "weather?"}]});
+        let events = body_text(&h(&rec("/v1/messages", &KEY, tools)));
+        assert!(events.starts_with("event: message_start\n"));
+        assert!(events.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+        let json_text: String = events
+            .split("\n\n")
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter_map(|d| d["delta"]["partial_json"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(
+            serde_json::from_str::<Value>(&json_text).unwrap(),
+            json!({"city": "Paris", "days": 1})
+        );
+        assert!(events.contains(r#""stop_reason":"tool_use""#));
+    }
+
+    #[test]
+    fn stream_event_names_match_their_type() {
+        let ev = stream_events(
+            "m",
+            &["a", "b"],
+            &[("t", "f", &["{}"])],
+            "tool_use",
+            usage(3, 2),
+        );
+        for (_, e) in &ev {
+            let name = e.lines().next().unwrap().strip_prefix("event: ").unwrap();
+            let data: Value =
+                serde_json::from_str(e.lines().nth(1).unwrap().strip_prefix("data: ").unwrap())
+                    .unwrap();
+            assert_eq!(data["type"], name);
+        }
+        assert_eq!(pieces_of("a b  c").concat(), "a b  c");
+    }
+}

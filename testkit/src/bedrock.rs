@@ -277,6 +277,41 @@ pub fn verify_sigv4(
             return Err("x-amz-content-sha256 is not the body's hash".into());
         }
     }
+    let scope = Scope {
+        secret_access_key,
+        date,
+        region,
+        service: SERVICE,
+    };
+    let (expected, canonical) = self::signature(r, signed, &payload_hash, amz_date, &scope)?;
+    if expected != signature {
+        return Err(format!(
+            "signature mismatch; canonical request was:\n{canonical}"
+        ));
+    }
+    Ok(())
+}
+
+/// Who signed, and for which date, region and service.
+pub struct Scope<'a> {
+    pub secret_access_key: &'a str,
+    /// `YYYYMMDD`.
+    pub date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+/// The SigV4 signature of a recorded request over the `signed` header names (`a;b;c`), and
+/// the canonical request it signs: the method, the path as received with each segment encoded
+/// once more, the query decoded, re-encoded and sorted, the signed headers (trimmed, inner
+/// spaces collapsed, repeats joined with `,`), the signed names and the payload hash.
+pub fn signature(
+    r: &Recorded,
+    signed: &str,
+    payload_hash: &str,
+    amz_date: &str,
+    scope: &Scope<'_>,
+) -> Result<(String, String), String> {
     let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
     let mut pairs: Vec<(String, String)> = query
         .split('&')
@@ -293,10 +328,10 @@ pub fn verify_sigv4(
         .collect::<Vec<_>>()
         .join("&");
     let mut canonical = format!("{}\n{}\n{query}\n", r.method, encode(path.as_bytes(), true));
-    for name in &names {
+    for name in signed.split(';') {
         let values: Vec<String> = r
             .headers
-            .get_all(*name)
+            .get_all(name)
             .iter()
             .map(|v| {
                 String::from_utf8_lossy(v.as_bytes())
@@ -311,8 +346,14 @@ pub fn verify_sigv4(
         let _ = writeln!(canonical, "{name}:{}", values.join(","));
     }
     let _ = write!(canonical, "\n{signed}\n{payload_hash}");
+    let Scope {
+        secret_access_key,
+        date,
+        region,
+        service,
+    } = *scope;
     let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{SERVICE}/aws4_request\n{}",
+        "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
         sha256_hex(canonical.as_bytes())
     );
     let k_date = hmac_sha256(
@@ -320,15 +361,10 @@ pub fn verify_sigv4(
         date.as_bytes(),
     );
     let k_region = hmac_sha256(k_date.as_ref(), region.as_bytes());
-    let k_service = hmac_sha256(k_region.as_ref(), SERVICE.as_bytes());
+    let k_service = hmac_sha256(k_region.as_ref(), service.as_bytes());
     let k_signing = hmac_sha256(k_service.as_ref(), b"aws4_request");
-    let expected = hex(hmac_sha256(k_signing.as_ref(), string_to_sign.as_bytes()).as_ref());
-    if expected != signature {
-        return Err(format!(
-            "signature mismatch; canonical request was:\n{canonical}"
-        ));
-    }
-    Ok(())
+    let sig = hex(hmac_sha256(k_signing.as_ref(), string_to_sign.as_bytes()).as_ref());
+    Ok((sig, canonical))
 }
 
 /// Refuses an `x-amz-date` (`YYYYMMDDTHHMMSSZ`) more than 15 minutes from now.
@@ -509,5 +545,176 @@ pub fn handler(
         } else {
             Reply::json(200, converse(&text, &calls, stop, u).to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use switchyard_providers::bedrock::sigv4::{sign_request, Credentials};
+    use switchyard_providers::eventstream::decode_all;
+    use switchyard_providers::WireRequest;
+    use switchyard_types::Secret;
+
+    use super::*;
+
+    fn rec(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Recorded {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in headers {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        Recorded {
+            method: method.into(),
+            path: path.into(),
+            headers: h,
+            body: bytes::Bytes::copy_from_slice(body),
+        }
+    }
+
+    /// AWS's SigV4 test suite, `get-vanilla`.
+    #[test]
+    fn aws_get_vanilla_vector() {
+        let r = rec(
+            "GET",
+            "/",
+            &[
+                ("host", "example.amazonaws.com"),
+                ("x-amz-date", "20150830T123600Z"),
+            ],
+            b"",
+        );
+        let scope = Scope {
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            date: "20150830",
+            region: "us-east-1",
+            service: "service",
+        };
+        let (sig, canonical) = signature(
+            &r,
+            "host;x-amz-date",
+            &sha256_hex(b""),
+            "20150830T123600Z",
+            &scope,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical,
+            "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sig,
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
+    }
+
+    /// A request signed by the gateway's signer, as the fake receives it.
+    fn signed(now: SystemTime, secret: &str) -> Recorded {
+        let url = "http://127.0.0.1:9/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse";
+        let w = WireRequest::post_json(url.into(), br#"{"messages":[]}"#.to_vec());
+        let creds = Credentials {
+            access_key_id: Secret::new("AKIDEXAMPLE".into()),
+            secret_access_key: Secret::new(secret.into()),
+            session_token: None,
+        };
+        let w = sign_request(w, &creds, "us-east-1", SERVICE, now).unwrap();
+        let mut headers = vec![("host".to_string(), "127.0.0.1:9".to_string())];
+        for (k, v) in &w.headers {
+            headers.push((k.to_string(), v.to_str().unwrap().to_string()));
+        }
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        rec(
+            "POST",
+            "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
+            &refs,
+            &w.body,
+        )
+    }
+
+    #[test]
+    fn verifies_signatures_and_catches_tampering() {
+        let r = signed(SystemTime::now(), "SECRET");
+        verify_sigv4(&r, "AKIDEXAMPLE", "SECRET", "us-east-1").unwrap();
+        assert!(verify_sigv4(&r, "AKIDEXAMPLE", "OTHER", "us-east-1")
+            .unwrap_err()
+            .contains("signature mismatch"));
+        assert!(verify_sigv4(&r, "AKIDOTHER", "SECRET", "us-east-1").is_err());
+        assert!(verify_sigv4(&r, "AKIDEXAMPLE", "SECRET", "eu-west-1").is_err());
+        let mut tampered = r.clone();
+        tampered.body = bytes::Bytes::from_static(br#"{"messages":[1]}"#);
+        assert!(verify_sigv4(&tampered, "AKIDEXAMPLE", "SECRET", "us-east-1").is_err());
+        let mut moved = r.clone();
+        moved.path = "/model/other/converse".into();
+        assert!(verify_sigv4(&moved, "AKIDEXAMPLE", "SECRET", "us-east-1").is_err());
+        let old = signed(
+            SystemTime::now() - std::time::Duration::from_secs(3600),
+            "SECRET",
+        );
+        assert!(verify_sigv4(&old, "AKIDEXAMPLE", "SECRET", "us-east-1")
+            .unwrap_err()
+            .contains("15 minutes"));
+    }
+
+    #[test]
+    fn frames_decode_with_the_gateways_decoder() {
+        let frames = stream_frames(
+            &["Hi"],
+            &[("tu_1", "f", &[r#"{"a":"#, "1}"])],
+            "tool_use",
+            usage(3, 4),
+        );
+        let msgs = decode_all(&frames.concat()).unwrap();
+        let types: Vec<&str> = msgs.iter().map(|m| m.event_type().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "contentBlockStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        let last: Value = serde_json::from_slice(&msgs[8].payload).unwrap();
+        assert_eq!(last["usage"]["totalTokens"], 7);
+        let mut bad = frames[1].clone();
+        let n = bad.len();
+        bad[n - 6] ^= 1;
+        assert!(
+            decode_all(&bad).is_err(),
+            "a flipped payload bit fails the CRC"
+        );
+        let ex = decode_all(&exception("throttlingException", "slow down")).unwrap();
+        assert_eq!(ex[0].message_type(), Some("exception"));
+        assert_eq!(ex[0].exception_type(), Some("throttlingException"));
+    }
+
+    #[test]
+    fn body_rules_and_routes() {
+        let ok = json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]});
+        assert!(check_body(&ok).is_none());
+        let two_users = json!({"messages": [
+            {"role": "user", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}]});
+        assert_eq!(check_body(&two_users).unwrap().status, 400);
+        let tools_without_config = json!({"messages": [
+            {"role": "user", "content": [{"text": "a"}]},
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "f", "input": {}}}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t", "content": [{"text": "r"}]}}]}]});
+        assert!(check_body(&tools_without_config).is_some());
+        assert_eq!(
+            route("/model/a.b-v1%3A0/converse-stream"),
+            Some(("a.b-v1:0".to_string(), true))
+        );
+        assert_eq!(route("/model/x/invoke"), None);
     }
 }

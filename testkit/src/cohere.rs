@@ -222,3 +222,30 @@ pub fn handler(api_key: &str) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'st
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anthropic::tests::{body_text, rec};
+
+    #[test]
+    fn checks_and_answers() {
+        let h = handler("k");
+        let auth = [("authorization", "Bearer k")];
+        let body = json!({"model": "command-a", "messages": [{"role": "user", "content": "hi"}]});
+        let v: Value =
+            serde_json::from_str(&body_text(&h(&rec("/v2/chat", &auth, body.clone())))).unwrap();
+        assert_eq!(v["message"]["content"][0]["text"], "You said: hi");
+        assert_eq!(v["finish_reason"], "COMPLETE");
+        assert_eq!(h(&rec("/v2/chat", &[], body.clone())).status, 401);
+        assert_eq!(h(&rec("/v1/chat", &auth, body)).status, 404);
+        let tool_no_id = json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]});
+        assert_eq!(h(&rec("/v2/chat", &auth, tool_no_id)).status, 400);
+        let tools = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "w"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]});
+        let text = body_text(&h(&rec("/v2/chat", &auth, tools)));
+        assert!(text.contains("event: tool-call-start") && text.ends_with("data: [DONE]\n\n"));
+        assert!(text.contains(r#""finish_reason":"TOOL_CALL""#));
+    }
+}

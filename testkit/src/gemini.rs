@@ -166,11 +166,12 @@ pub fn invalid_key() -> Reply {
 /// `(model, streaming)` from a `.../models/{model}:generateContent` or
 /// `...:streamGenerateContent?alt=sse` path under `prefix` (`/v1beta/models/`).
 pub fn route<'a>(path: &'a str, prefix: &str) -> Option<(&'a str, bool)> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let rest = path.strip_prefix(prefix)?;
     if let Some(model) = rest.strip_suffix(":generateContent") {
         return Some((model, false));
     }
-    let (model, query) = rest.split_once(":streamGenerateContent?")?;
+    let model = rest.strip_suffix(":streamGenerateContent")?;
     query
         .split('&')
         .any(|kv| kv == "alt=sse")
@@ -336,5 +337,86 @@ pub fn handler(api_key: &str) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'st
             return refusal;
         }
         answer(&body, model, stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anthropic::tests::{body_text, rec};
+
+    #[test]
+    fn routes_and_keys() {
+        assert_eq!(
+            route(
+                "/v1beta/models/gemini-2.5-flash:generateContent",
+                "/v1beta/models/"
+            ),
+            Some(("gemini-2.5-flash", false))
+        );
+        assert_eq!(
+            route(
+                "/v1beta/models/g:streamGenerateContent?alt=sse",
+                "/v1beta/models/"
+            ),
+            Some(("g", true))
+        );
+        assert_eq!(
+            route("/v1beta/models/g:streamGenerateContent", "/v1beta/models/"),
+            None
+        );
+        let h = handler("k");
+        let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+        let p = "/v1beta/models/g:generateContent";
+        assert_eq!(
+            h(&rec(p, &[("x-goog-api-key", "k")], body.clone())).status,
+            200
+        );
+        assert_eq!(
+            h(&rec(&format!("{p}?key=k"), &[], body.clone())).status,
+            200
+        );
+        let bad = h(&rec(p, &[("x-goog-api-key", "x")], body.clone()));
+        assert_eq!(bad.status, 400);
+        assert!(body_text(&bad).contains("API_KEY_INVALID"));
+        assert_eq!(h(&rec(p, &[], body)).status, 403);
+        let system_role = json!({"contents": [{"role": "system", "parts": [{"text": "x"}]}]});
+        assert_eq!(
+            h(&rec(p, &[("x-goog-api-key", "k")], system_role)).status,
+            400
+        );
+        let string_response = json!({"contents": [{"role": "user", "parts": [
+            {"functionResponse": {"name": "f", "response": "18 C"}}]}]});
+        assert_eq!(
+            h(&rec(p, &[("x-goog-api-key", "k")], string_response)).status,
+            400
+        );
+    }
+
+    #[test]
+    fn streams_crlf_events_with_calls_last() {
+        let h = handler("k");
+        let body = json!({"contents": [{"role": "user", "parts": [{"text": "weather"}]}],
+            "tools": [{"functionDeclarations": [{"name": "get_weather",
+                "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}}]}]});
+        let r = h(&rec(
+            "/v1beta/models/g:streamGenerateContent?alt=sse",
+            &[("x-goog-api-key", "k")],
+            body,
+        ));
+        let text = body_text(&r);
+        assert!(text.ends_with("\r\n\r\n") && !text.contains("[DONE]"));
+        let last: Value =
+            serde_json::from_str(text.trim_end().rsplit("data: ").next().unwrap()).unwrap();
+        assert_eq!(
+            last["candidates"][0]["content"]["parts"][0]["functionCall"],
+            json!({"name": "get_weather", "args": {"city": "Paris"}})
+        );
+        assert_eq!(last["candidates"][0]["finishReason"], "STOP");
+        let ev = stream_events("m", &["a", "b"], &[], "STOP", usage(5, 2));
+        let first: Value =
+            serde_json::from_str(ev[0].1.trim().strip_prefix("data: ").unwrap()).unwrap();
+        assert!(first["candidates"][0].get("finishReason").is_none());
+        assert_eq!(first["usageMetadata"]["candidatesTokenCount"], 1);
     }
 }

@@ -452,3 +452,91 @@ pub fn azure_handler(
         check_body(flavor, &body).unwrap_or_else(|| answer(flavor, &body))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anthropic::tests::{body_text, rec};
+
+    #[test]
+    fn mistral_refuses_foreign_fields_and_ids() {
+        let h = handler("k");
+        let auth = [("authorization", "Bearer k")];
+        let p = "/v1/chat/completions";
+        let ok = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(h(&rec(p, &auth, ok)).status, 200);
+        let extra = json!({"model": "m", "max_completion_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(h(&rec(p, &auth, extra)).status, 422);
+        let foreign = json!({"model": "m", "messages": [
+            {"role": "assistant", "tool_calls": [{"id": "call_abc", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_abc", "content": "r"}]});
+        let r = h(&rec(p, &auth, foreign));
+        assert_eq!(r.status, 400);
+        assert!(body_text(&r).contains(r#""object":"error""#));
+        assert!(is_mistral_id("D681PevKs") && !is_mistral_id("call_abc123"));
+    }
+
+    #[test]
+    fn stream_shapes_per_flavor() {
+        let calls: [Call<'_>; 1] = [("call_1", "f", &[r#"{"a":"#, "1}"])];
+        let openai = stream_events(
+            Flavor::OpenAi,
+            "m",
+            &[],
+            &calls,
+            "tool_calls",
+            usage(Flavor::OpenAi, 1, 2),
+            true,
+        );
+        // role, call start, two fragments, finish, usage, [DONE]
+        assert_eq!(openai.len(), 7);
+        assert!(openai[4].1.contains(r#""usage":null"#));
+        assert!(openai[5].1.contains(r#""choices":[]"#));
+        let mistral = stream_events(
+            Flavor::Mistral,
+            "m",
+            &[],
+            &calls,
+            "tool_calls",
+            usage(Flavor::Mistral, 1, 2),
+            false,
+        );
+        // role, the whole call, finish with usage, [DONE]
+        assert_eq!(mistral.len(), 4);
+        assert!(mistral[1].1.contains(r#""arguments":"{\"a\":1}""#));
+        assert!(mistral[2].1.contains(r#""total_tokens":3"#));
+        let azure = stream_events(
+            Flavor::Azure,
+            "m",
+            &["x"],
+            &[],
+            "stop",
+            usage(Flavor::Azure, 1, 2),
+            false,
+        );
+        assert!(
+            azure[0].1.contains("prompt_filter_results") && azure[0].1.contains(r#""choices":[]"#)
+        );
+    }
+
+    #[test]
+    fn azure_path_and_key() {
+        let h = azure_handler("k", "dep");
+        let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+        let p = "/openai/deployments/dep/chat/completions?api-version=2024-10-21";
+        assert_eq!(h(&rec(p, &[("api-key", "k")], body.clone())).status, 200);
+        assert_eq!(
+            h(&rec(p, &[("authorization", "Bearer k")], body.clone())).status,
+            401
+        );
+        assert_eq!(
+            h(&rec(
+                "/openai/deployments/other/chat/completions?api-version=1",
+                &[("api-key", "k")],
+                body
+            ))
+            .status,
+            404
+        );
+    }
+}

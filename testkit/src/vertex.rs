@@ -166,3 +166,67 @@ pub fn token_handler(access_token: &str) -> impl Fn(&Recorded) -> Reply + Send +
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anthropic::tests::{body_text, rec};
+
+    #[test]
+    fn both_publishers_with_a_bearer_token() {
+        let h = handler("tok", "proj", "us-east5");
+        let auth = [("authorization", "Bearer tok")];
+        let gem = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+        let p = gemini_path("proj", "us-east5", "gemini-2.5-flash", true);
+        assert_eq!(p, "/v1/projects/proj/locations/us-east5/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+        assert_eq!(h(&rec(&p, &auth, gem.clone())).status, 200);
+        assert_eq!(h(&rec(&p, &[], gem)).status, 401);
+        let claude = json!({"anthropic_version": ANTHROPIC_VERSION, "max_tokens": 5,
+                            "messages": [{"role": "user", "content": "hi"}]});
+        let c = claude_path("proj", "us-east5", "claude-sonnet-4-5@20250929", false);
+        let v: Value =
+            serde_json::from_str(&body_text(&h(&rec(&c, &auth, claude.clone())))).unwrap();
+        assert_eq!(v["content"][0]["text"], "You said: hi");
+        let mut with_model = claude.clone();
+        with_model["model"] = json!("claude");
+        assert_eq!(h(&rec(&c, &auth, with_model)).status, 400);
+        let mut no_version = claude.clone();
+        no_version
+            .as_object_mut()
+            .unwrap()
+            .remove("anthropic_version");
+        assert_eq!(h(&rec(&c, &auth, no_version)).status, 400);
+        let streaming_on_raw = {
+            let mut b = claude;
+            b["stream"] = json!(true);
+            b
+        };
+        assert_eq!(h(&rec(&c, &auth, streaming_on_raw)).status, 400);
+        assert_eq!(
+            h(&rec(
+                "/v1/projects/other/locations/x/publishers/google/models/g:generateContent",
+                &auth,
+                json!({})
+            ))
+            .status,
+            404
+        );
+    }
+
+    #[test]
+    fn token_endpoint() {
+        let t = token_handler("ya29.x");
+        let mut ok = rec("/token", &[], json!(null));
+        ok.body = bytes::Bytes::from_static(
+            b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c",
+        );
+        let v: Value = serde_json::from_str(&body_text(&t(&ok))).unwrap();
+        assert_eq!(
+            (v["access_token"].as_str(), v["expires_in"].as_u64()),
+            (Some("ya29.x"), Some(3599))
+        );
+        let mut bad = ok.clone();
+        bad.body = bytes::Bytes::from_static(b"grant_type=password&assertion=a.b.c");
+        assert_eq!(t(&bad).status, 400);
+    }
+}

@@ -193,7 +193,7 @@ providers:
 models:
   openai: {{ targets: [{{ provider: openai, model: gpt-4o }}] }}
   azure_openai: {{ targets: [{{ provider: azure, model: gpt-4o }}] }}
-  openai_compatible: {{ targets: [{{ provider: compat, model: llama-3.1-8b-instruct }}] }}
+  openai_compatible: {{ targets: [{{ provider: compat, model: llama-3.1-8b-instruct }}], pricing: {{ input: 0.1, output: 0.1 }} }}
   anthropic: {{ targets: [{{ provider: anthropic, model: claude-sonnet-4-5 }}] }}
   gemini: {{ targets: [{{ provider: gemini, model: gemini-2.5-flash }}] }}
   gemini-badkey: {{ targets: [{{ provider: gemini-badkey, model: gemini-2.5-flash }}] }}
@@ -201,7 +201,7 @@ models:
   vertex-claude: {{ targets: [{{ provider: vertex, model: "claude-sonnet-4-5@20250929" }}] }}
   bedrock: {{ targets: [{{ provider: bedrock, model: "anthropic.claude-3-5-sonnet-20240620-v1:0" }}] }}
   cohere: {{ targets: [{{ provider: cohere, model: command-a-03-2025 }}] }}
-  mistral: {{ targets: [{{ provider: mistral, model: mistral-large-latest }}] }}
+  mistral: {{ targets: [{{ provider: mistral, model: mistral-large-latest }}], pricing: {{ input: 2.0, output: 6.0 }} }}
   mock: {{ targets: [{{ provider: mock, model: mock-1 }}] }}
   limited: {{ targets: [{{ provider: limited, model: m }}] }}
 """

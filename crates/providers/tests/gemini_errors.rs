@@ -26,7 +26,7 @@ fn each_status_maps_to_its_class() {
             "error_api_key_invalid.json",
             400,
             ErrorClass::UpstreamAuth,
-            502,
+            400,
         ),
         (
             "error_invalid_argument.json",
@@ -44,7 +44,7 @@ fn each_status_maps_to_its_class() {
             "error_permission_denied.json",
             403,
             ErrorClass::UpstreamAuth,
-            502,
+            403,
         ),
         ("error_not_found.json", 404, ErrorClass::NotFound, 404),
         ("error_rate_limited.json", 429, ErrorClass::RateLimited, 429),
@@ -116,5 +116,5 @@ fn unknown_status_and_html_bodies_fall_back_to_the_http_status() {
     );
     assert_eq!((e.class, e.status), (ErrorClass::ServerError, 502));
     let e = map_error(401, &HeaderMap::new(), b"nope");
-    assert_eq!((e.class, e.status), (ErrorClass::UpstreamAuth, 502));
+    assert_eq!((e.class, e.status), (ErrorClass::UpstreamAuth, 401));
 }

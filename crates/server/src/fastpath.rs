@@ -264,6 +264,14 @@ impl OpenAiStreamTap {
         if data.starts_with(b"{\"error\"") {
             self.error_seen = true;
         }
+        // Azure's annotation-only chunks (`"choices":[]`, empty id/model, only
+        // `prompt_filter_results`) are not chat.completion.chunks: clients reading `choices[0]`
+        // break on them. The usage chunk also has no choices but carries `usage`.
+        if memchr::memmem::find(data, b"\"choices\":[]").is_some()
+            && memchr::memmem::find(data, b"\"usage\":{").is_none()
+        {
+            return false;
+        }
         if memchr::memmem::find(data, b"\"usage\":{").is_some() {
             #[derive(Deserialize)]
             struct Chunk {
@@ -505,6 +513,21 @@ mod tests {
             "unchanged when the client asked for usage"
         );
         assert_eq!(tap.usage.unwrap().completion_tokens, 2);
+    }
+
+    #[test]
+    fn azure_annotation_chunks_are_dropped() {
+        let upstream = concat!(
+            "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}\n\n",
+            "data: {\"id\":\"1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let mut tap = OpenAiStreamTap::new(false);
+        let mut out = BytesMut::new();
+        tap.process(upstream.as_bytes(), &mut out);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(!text.contains("prompt_filter_results"), "{text}");
+        assert!(text.starts_with("data: {\"id\":\"1\""));
     }
 
     #[test]

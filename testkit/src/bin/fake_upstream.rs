@@ -45,11 +45,11 @@ impl Args {
     }
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut positional = Vec::new();
     let mut provider = "openai".to_string();
     let mut options = Vec::new();
-    let mut it = std::env::args().skip(1);
+    let mut it = args;
     while let Some(a) = it.next() {
         let Some(flag) = a.strip_prefix("--") else {
             positional.push(a);
@@ -169,7 +169,7 @@ fn fail(msg: &str) -> ! {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() {
-    let args = parse_args().unwrap_or_else(|e| fail(&e));
+    let args = parse_args(std::env::args().skip(1)).unwrap_or_else(|e| fail(&e));
     let handler = provider_handler(&args).unwrap_or_else(|e| fail(&e));
     let listener = match tokio::net::TcpListener::bind(&args.addr).await {
         Ok(l) => l,
@@ -187,5 +187,51 @@ async fn main() {
             let app = axum::Router::new().fallback(serve).with_state(h);
             let _ = axum::serve(listener, app).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(a: &[&str]) -> Result<Args, String> {
+        parse_args(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn positional_arguments_keep_working() {
+        let a = parse(&["127.0.0.1:9200", "7"]).unwrap();
+        assert_eq!(
+            (a.addr.as_str(), a.events, a.provider.as_str()),
+            ("127.0.0.1:9200", 7, "openai")
+        );
+        let a = parse(&[]).unwrap();
+        assert_eq!((a.addr.as_str(), a.events), ("127.0.0.1:9100", 20));
+        assert!(
+            provider_handler(&a).unwrap().is_none(),
+            "openai is the benchmark upstream"
+        );
+    }
+
+    #[test]
+    fn provider_and_options() {
+        let a = parse(&["127.0.0.1:1", "--provider", "gemini", "--api-key=abc", "5"]).unwrap();
+        assert_eq!((a.provider.as_str(), a.events), ("gemini", 5));
+        assert_eq!(a.option("api-key", "d"), "abc");
+        assert_eq!(a.option("region", "us-east-1"), "us-east-1");
+        for kind in [
+            "anthropic",
+            "gemini",
+            "bedrock",
+            "cohere",
+            "mistral",
+            "azure_openai",
+            "vertex",
+        ] {
+            let a = parse(&["--provider", kind]).unwrap();
+            assert!(provider_handler(&a).unwrap().is_some(), "{kind}");
+        }
+        assert!(provider_handler(&parse(&["--provider", "nope"]).unwrap()).is_err());
+        assert!(parse(&["--provider"]).is_err());
     }
 }

@@ -98,9 +98,20 @@ pub fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> GatewayError 
     let mut err =
         GatewayError::upstream(class, status, message).with_retry_after(retry_after(headers));
     if let Some(n) = name {
-        err = err.with_code(n);
+        err = with_aws_code(err, n);
     }
     err
+}
+
+/// Names the AWS exception as the error code, unless the class has a code clients act on
+/// (`context_length_exceeded`, `content_filter`, `rate_limit_exceeded`).
+fn with_aws_code(err: GatewayError, name: String) -> GatewayError {
+    match err.class {
+        ErrorClass::ContextWindowExceeded
+        | ErrorClass::ContentFiltered
+        | ErrorClass::RateLimited => err,
+        _ => err.with_code(name),
+    }
 }
 
 /// An in-stream exception frame (`:message-type: exception`).
@@ -108,7 +119,10 @@ pub(crate) fn stream_exception(name: &str, payload: &[u8]) -> GatewayError {
     let json: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
     let message = body_message(&json, payload);
     let class = exception_class(name, &message).unwrap_or(ErrorClass::ServerError);
-    GatewayError::upstream(class, exception_status(name), message).with_code(name.to_string())
+    with_aws_code(
+        GatewayError::upstream(class, exception_status(name), message),
+        name.to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -144,7 +158,10 @@ mod tests {
             let e = err(name, status, "boom");
             assert_eq!(e.class, class, "{name}");
             assert_eq!(e.status, status);
-            assert_eq!(e.code.as_deref(), Some(name));
+            // Classes clients act on keep their own code; others name the AWS exception.
+            let expected = (class != ErrorClass::RateLimited).then_some(name);
+            assert_eq!(e.code.as_deref(), expected, "{name}");
+            assert_eq!(e.code_str(), expected.unwrap_or("rate_limit_exceeded"));
             assert_eq!(e.message, "boom");
         }
     }
@@ -157,6 +174,7 @@ mod tests {
             "Input is too long for requested model.",
         );
         assert_eq!(e.class, ErrorClass::ContextWindowExceeded);
+        assert_eq!(e.code_str(), "context_length_exceeded");
         let e = err(
             "ValidationException",
             400,

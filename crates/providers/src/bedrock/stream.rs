@@ -33,6 +33,8 @@ pub struct BedrockStreamDecoder {
     /// Ended by an error event; later frames are ignored.
     failed: bool,
     blocks: HashMap<u64, Block>,
+    /// Tool blocks that received argument text (a call without any gets `{}` at its stop).
+    with_args: std::collections::HashSet<u64>,
     next_tool: u32,
 }
 
@@ -133,7 +135,25 @@ impl BedrockStreamDecoder {
                     out.push(StreamEvent::Usage(usage.to_usage()));
                 }
             }
-            // contentBlockStop and unknown events carry nothing we need.
+            "contentBlockStop" => {
+                // A tool call that streamed no argument text still needs valid JSON arguments.
+                let index = block_index(&payload);
+                if !self.with_args.contains(&index) {
+                    match self.blocks.get(&index) {
+                        Some(Block::Tool(i)) => out.push(StreamEvent::ToolCallDelta {
+                            choice: 0,
+                            index: *i,
+                            arguments: "{}".into(),
+                        }),
+                        Some(Block::JsonText) => out.push(StreamEvent::TextDelta {
+                            choice: 0,
+                            text: "{}".into(),
+                        }),
+                        None => {}
+                    }
+                }
+            }
+            // Unknown events carry nothing we need.
             _ => {}
         }
         Ok(())
@@ -161,6 +181,9 @@ impl BedrockStreamDecoder {
             });
         } else if let Some(tu) = delta.get("toolUse") {
             let fragment = str_at(tu, &["input"]).unwrap_or_default().to_string();
+            if !fragment.is_empty() {
+                self.with_args.insert(block);
+            }
             let target = match self.blocks.get(&block) {
                 Some(b) => *b,
                 // A delta for a block never opened: open it without id or name.

@@ -14,8 +14,8 @@
 //!   `Overloaded` tells routing to back off); `DEADLINE_EXCEEDED` -> `Timeout`;
 //! - anything else, or a body that is not Google's shape -> [`classify_status`].
 //!
-//! The status shown to the client is Google's, except `UpstreamAuth` (502: the gateway's
-//! credential failed, not the client's). The message is Google's own (it never echoes keys).
+//! The status is Google's own (for `UpstreamAuth` the server answers the client 502 — the
+//! gateway's credential failed, not the client's). The message is Google's own.
 
 use std::time::Duration;
 
@@ -58,11 +58,6 @@ pub fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> GatewayError 
                 trimmed.chars().take(MAX_RAW_MESSAGE).collect()
             };
             let class = classify_status(status, trimmed);
-            let status = if class == ErrorClass::UpstreamAuth {
-                class.default_status()
-            } else {
-                status
-            };
             GatewayError::upstream(class, status, message).with_retry_after(header_retry)
         }
     }
@@ -111,12 +106,8 @@ pub(crate) fn from_wire(
             _ => classify_status(http_status, &message),
         }
     };
-    let status = if class == ErrorClass::UpstreamAuth {
-        class.default_status()
-    } else {
-        http_status
-    };
-    let mut e = GatewayError::upstream(class, status, message);
+    // Google's own status is kept (the server answers the client 502 for UpstreamAuth).
+    let mut e = GatewayError::upstream(class, http_status, message);
     if let Some(r) = reason {
         e = e.with_code(r.to_ascii_lowercase());
     }
