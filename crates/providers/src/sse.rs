@@ -40,10 +40,12 @@ impl SseSplitter {
     }
 }
 
-/// Index just past the first blank line in `buf`.
+/// Index just past the first blank line in `buf` (`\n\n`, `\n\r\n` after a line end, or
+/// `\r\r`). Jumps between line ends with `memchr`.
 fn find_event_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < buf.len() {
+    let mut from = 0;
+    while let Some(off) = memchr::memchr2(b'\n', b'\r', &buf[from..]) {
+        let i = from + off;
         match buf[i] {
             b'\n' => {
                 if buf.get(i + 1) == Some(&b'\n') {
@@ -56,7 +58,7 @@ fn find_event_end(buf: &[u8]) -> Option<usize> {
             b'\r' if buf.get(i + 1) == Some(&b'\r') => return Some(i + 2),
             _ => {}
         }
-        i += 1;
+        from = i + 1;
     }
     None
 }

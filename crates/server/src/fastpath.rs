@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use bytes::{BufMut, BytesMut};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -236,7 +235,7 @@ impl OpenAiStreamTap {
 
     /// Feeds upstream bytes; appends the complete events to forward to `out`. Returns how many
     /// events were forwarded.
-    pub fn process(&mut self, chunk: &[u8], out: &mut BytesMut) -> usize {
+    pub fn process(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> usize {
         self.splitter.push(chunk);
         let mut n = 0;
         while let Some(ev) = self.splitter.next_event() {
@@ -248,17 +247,17 @@ impl OpenAiStreamTap {
     }
 
     /// The upstream ended: forwards an incomplete trailing event as-is.
-    pub fn finish(&mut self, out: &mut BytesMut) {
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
         if let Some(rest) = self.splitter.remainder() {
-            out.put_slice(&rest);
+            out.extend_from_slice(&rest);
         }
     }
 
-    fn handle(&mut self, ev: &[u8], out: &mut BytesMut) -> bool {
+    fn handle(&mut self, ev: &[u8], out: &mut Vec<u8>) -> bool {
         let data = data_of(ev);
         if data == b"[DONE]" {
             self.saw_done = true;
-            out.put_slice(ev);
+            out.extend_from_slice(ev);
             return true;
         }
         if data.starts_with(b"{\"error\"") {
@@ -290,12 +289,12 @@ impl OpenAiStreamTap {
         }
         if self.strip_usage {
             if let Some(pos) = memchr::memmem::find(ev, b",\"usage\":null") {
-                out.put_slice(&ev[..pos]);
-                out.put_slice(&ev[pos + ",\"usage\":null".len()..]);
+                out.extend_from_slice(&ev[..pos]);
+                out.extend_from_slice(&ev[pos + ",\"usage\":null".len()..]);
                 return true;
             }
         }
-        out.put_slice(ev);
+        out.extend_from_slice(ev);
         true
     }
 }
@@ -489,7 +488,7 @@ mod tests {
             "data: [DONE]\n\n"
         );
         let mut tap = OpenAiStreamTap::new(true);
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         for b in upstream.as_bytes().chunks(7) {
             tap.process(b, &mut out);
         }
@@ -505,7 +504,7 @@ mod tests {
         );
 
         let mut tap = OpenAiStreamTap::new(false);
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         tap.process(upstream.as_bytes(), &mut out);
         assert_eq!(
             &out[..],
@@ -523,7 +522,7 @@ mod tests {
             "data: [DONE]\n\n"
         );
         let mut tap = OpenAiStreamTap::new(false);
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         tap.process(upstream.as_bytes(), &mut out);
         let text = std::str::from_utf8(&out).unwrap();
         assert!(!text.contains("prompt_filter_results"), "{text}");

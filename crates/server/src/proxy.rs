@@ -48,15 +48,12 @@ pub struct OpenAiPassPump {
 
 impl Pump for OpenAiPassPump {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        let mut buf = bytes::BytesMut::new();
-        self.tap.process(chunk, &mut buf);
-        out.extend_from_slice(&buf);
+        out.reserve(chunk.len());
+        self.tap.process(chunk, out);
         Ok(())
     }
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), GatewayError> {
-        let mut buf = bytes::BytesMut::new();
-        self.tap.finish(&mut buf);
-        out.extend_from_slice(&buf);
+        self.tap.finish(out);
         if !self.tap.saw_done && !self.tap.error_seen {
             return Err(truncated());
         }
