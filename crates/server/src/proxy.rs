@@ -276,9 +276,15 @@ impl ProxyStream {
     }
 }
 
+/// Most bytes gathered into one write when several upstream chunks are already waiting.
+const COALESCE_MAX: usize = 64 * 1024;
+
 impl Stream for ProxyStream {
     type Item = Result<Bytes, std::io::Error>;
 
+    /// Forwards what the upstream has sent so far: every chunk already received is translated
+    /// and gathered into one write (no waiting for more — a lone event goes out at once), so a
+    /// burst of events costs one write to the client, not one per event.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if let Some(p) = this.prefix.take() {
@@ -286,44 +292,47 @@ impl Stream for ProxyStream {
                 return Poll::Ready(Some(Ok(p)));
             }
         }
+        let mut out: Vec<u8> = Vec::new();
+        let ready = |out: Vec<u8>| {
+            if out.is_empty() {
+                Poll::Ready(None)
+            } else {
+                Poll::Ready(Some(Ok(Bytes::from(out))))
+            }
+        };
         loop {
             if this.done {
-                return Poll::Ready(None);
+                return ready(out);
             }
             match this.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     // Any upstream bytes (keep-alive comments included) count as activity.
                     let deadline = tokio::time::Instant::now() + this.idle;
                     this.idle_timer.as_mut().reset(deadline);
-                    let mut out = Vec::new();
-                    match this.pump.feed(&chunk, &mut out) {
-                        Ok(()) => {
-                            if out.is_empty() {
-                                continue;
-                            }
-                            return Poll::Ready(Some(Ok(Bytes::from(out))));
-                        }
-                        Err(e) => {
-                            let tail = this.end(Some(e));
-                            out.extend_from_slice(tail.as_deref().unwrap_or_default());
-                            return Poll::Ready(Some(Ok(Bytes::from(out))));
-                        }
+                    if let Err(e) = this.pump.feed(&chunk, &mut out) {
+                        let tail = this.end(Some(e));
+                        out.extend_from_slice(tail.as_deref().unwrap_or_default());
+                        return ready(out);
+                    }
+                    if out.len() >= COALESCE_MAX {
+                        return ready(out);
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(this.end(Some(e)).map(Ok));
+                    let tail = this.end(Some(e));
+                    out.extend_from_slice(tail.as_deref().unwrap_or_default());
+                    return ready(out);
                 }
                 Poll::Ready(None) => {
-                    let mut out = Vec::new();
                     let r = this.pump.finish(&mut out);
                     let tail = this.end(r.err());
                     out.extend_from_slice(tail.as_deref().unwrap_or_default());
-                    if out.is_empty() {
-                        return Poll::Ready(None);
-                    }
-                    return Poll::Ready(Some(Ok(Bytes::from(out))));
+                    return ready(out);
                 }
                 Poll::Pending => {
+                    if !out.is_empty() {
+                        return ready(out);
+                    }
                     if this.idle_timer.as_mut().poll(cx).is_ready() {
                         let err = GatewayError::upstream(
                             ErrorClass::Timeout,
