@@ -64,6 +64,10 @@ pub struct GovernanceSettings {
     /// Soft-budget alerts are POSTed here as JSON (with retries).
     #[serde(default)]
     pub alert_webhook: Option<String>,
+    /// Record every request in the request log (`/admin/logs`). The spend ledger is written
+    /// either way. Default true.
+    #[serde(default = "yes")]
+    pub request_log: bool,
     /// Request-log rows older than this are pruned (0 keeps them forever). Default 30.
     #[serde(default = "default_retention")]
     pub log_retention_days: u32,
@@ -72,15 +76,25 @@ pub struct GovernanceSettings {
     #[serde(default)]
     pub capture_payloads: bool,
     /// Most ledger/log records waiting for the background writer; past it, records are dropped
-    /// and counted in `switchyard_ledger_dropped_total`. Default 50 000.
+    /// and counted in `switchyard_ledger_dropped_total`. Default 10 000.
     #[serde(default = "default_queue")]
     pub ledger_queue: usize,
     /// When the counter store (Redis) fails: admit without the check (true) or refuse with 503
     /// (false, default).
     #[serde(default)]
     pub fail_open: bool,
+    /// A budget for each user (a key's `user`), shared by all of that user's keys.
+    #[serde(default)]
+    pub user_budget: Option<switchyard_policy::BudgetSpec>,
+    /// A budget for each end user or agent session, named by the `x-switchyard-end-user`
+    /// request header (else the OpenAI `user` field).
+    #[serde(default)]
+    pub end_user_budget: Option<switchyard_policy::BudgetSpec>,
 }
 
+fn yes() -> bool {
+    true
+}
 fn default_tz() -> String {
     "UTC".into()
 }
@@ -91,7 +105,7 @@ fn default_retention() -> u32 {
     30
 }
 fn default_queue() -> usize {
-    50_000
+    10_000
 }
 
 impl Default for GovernanceSettings {
@@ -100,10 +114,13 @@ impl Default for GovernanceSettings {
             timezone: default_tz(),
             key_cache_ttl_ms: default_key_ttl(),
             alert_webhook: None,
+            request_log: true,
             log_retention_days: default_retention(),
             capture_payloads: false,
             ledger_queue: default_queue(),
             fail_open: false,
+            user_budget: None,
+            end_user_budget: None,
         }
     }
 }

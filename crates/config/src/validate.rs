@@ -115,6 +115,16 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
             format!("unknown IANA time zone \"{}\"", c.governance.timezone),
         ));
     }
+    if let Ok(tz) = jiff::tz::TimeZone::get(&c.governance.timezone) {
+        for (field, b) in [
+            ("user_budget", &c.governance.user_budget),
+            ("end_user_budget", &c.governance.end_user_budget),
+        ] {
+            if let Some(Err(e)) = b.as_ref().map(|b| b.resolve(&tz)) {
+                errors.push(err(format!("governance.{field}.{}", e.field), e.message));
+            }
+        }
+    }
     if c.governance.key_cache_ttl_ms == 0 {
         errors.push(err("governance.key_cache_ttl_ms", "must be positive"));
     }

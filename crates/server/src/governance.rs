@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use switchyard_config::{Config, PricingOverride, UnknownPrice};
-use switchyard_policy::{Admission, AdmissionConfig, Permit, Subject, SubjectKind};
+use switchyard_policy::{Admission, AdmissionConfig, Budget, Permit, Subject, SubjectKind};
 use switchyard_pricing::{usd_per_million_to_rate, Price, PriceTable};
+use switchyard_store::SpendScope;
 use switchyard_types::{ErrorClass, GatewayError};
 
 use crate::auth::Principal;
@@ -60,6 +61,13 @@ impl From<GatewayError> for Refused {
 
 pub struct Governance {
     pub admission: Arc<Admission>,
+    store: Arc<dyn switchyard_store::Store>,
+    /// Budgets applied to each user / each end user (`governance.user_budget`,
+    /// `governance.end_user_budget`).
+    user_budget: Option<Budget>,
+    end_user_budget: Option<Budget>,
+    /// Users and end users whose budget counters were seeded from the ledger recently.
+    seeded: moka::sync::Cache<String, ()>,
     prices: PriceTable,
     unknown: UnknownPrice,
     default_price: Option<Price>,
@@ -95,7 +103,20 @@ impl Governance {
     pub fn new(
         config: &Config,
         counters: Arc<dyn switchyard_policy::Counters>,
+        store: Arc<dyn switchyard_store::Store>,
     ) -> Result<Self, String> {
+        let tz = switchyard_policy::jiff::tz::TimeZone::get(&config.governance.timezone)
+            .map_err(|e| format!("governance.timezone: {e}"))?;
+        let resolve = |field: &str, b: &Option<switchyard_policy::BudgetSpec>| {
+            b.as_ref()
+                .map(|b| {
+                    b.resolve(&tz)
+                        .map_err(|e| format!("governance.{field}.{e}"))
+                })
+                .transpose()
+        };
+        let user_budget = resolve("user_budget", &config.governance.user_budget)?;
+        let end_user_budget = resolve("end_user_budget", &config.governance.end_user_budget)?;
         let default_price = config
             .pricing
             .default
@@ -111,6 +132,13 @@ impl Governance {
         ));
         Ok(Self {
             admission,
+            store,
+            user_budget,
+            end_user_budget,
+            seeded: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(3600))
+                .build(),
             prices: PriceTable::builtin(),
             unknown: config.pricing.unknown_models,
             default_price,
@@ -167,60 +195,62 @@ impl Governance {
             tags: tags(headers, peek),
             ..Attribution::default()
         };
-        let model_subject = plan.limits.map(|limits| Subject {
-            kind: SubjectKind::Model,
-            id: plan.label.clone(),
-            limits,
-            budget: None,
-        });
-        let Principal::Key(info) = principal else {
-            let Some(subject) = model_subject else {
-                return Ok(Admitted {
-                    permit: None,
-                    attribution,
-                    capture: self.capture_all,
-                    rate_headers: Vec::new(),
-                });
-            };
-            let prompt_tokens = if subject.limits.tpm.is_some() {
-                estimate_tokens(body)
-            } else {
-                0
-            };
-            let output_tokens = peek.max_tokens.unwrap_or(DEFAULT_RESERVED_OUTPUT_TOKENS);
-            return self
-                .run_admission(&[subject], prompt_tokens + output_tokens, 0)
-                .await
-                .map(|(permit, rate_headers)| Admitted {
-                    permit: Some(permit),
-                    attribution,
-                    capture: self.capture_all,
-                    rate_headers,
-                });
-        };
-        let key = &info.key;
-        attribution.key_id = Some(key.id.clone());
-        attribution.team_id = key.team_id.clone();
-        attribution.user = key.user.clone();
-        if !key.models.is_empty() && !switchyard_policy::model_allowed(&key.models, &peek.model) {
-            return Err(GatewayError::client(
-                ErrorClass::Forbidden,
-                format!("this key may not use the model `{}`", peek.model),
-            )
-            .with_code("model_not_allowed")
-            .with_param("model")
-            .into());
+        let mut subjects: Vec<Subject> = Vec::with_capacity(4);
+        if let Some(limits) = plan.limits {
+            subjects.push(Subject {
+                kind: SubjectKind::Model,
+                id: plan.label.clone(),
+                limits,
+                budget: None,
+            });
         }
-        let mut subjects = subjects(info);
-        subjects.extend(model_subject);
-        let capture = self.capture_all
-            || key.capture_payloads
-            || info
-                .team
-                .as_ref()
-                .and_then(|t| t.metadata.get("capture_payloads"))
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(false);
+        let mut capture = self.capture_all;
+        if let Principal::Key(info) = principal {
+            let key = &info.key;
+            attribution.key_id = Some(key.id.clone());
+            attribution.team_id = key.team_id.clone();
+            attribution.user = key.user.clone();
+            if !key.models.is_empty() && !switchyard_policy::model_allowed(&key.models, &peek.model)
+            {
+                return Err(GatewayError::client(
+                    ErrorClass::Forbidden,
+                    format!("this key may not use the model `{}`", peek.model),
+                )
+                .with_code("model_not_allowed")
+                .with_param("model")
+                .into());
+            }
+            subjects.extend(key_subjects(info));
+            capture = capture
+                || key.capture_payloads
+                || info
+                    .team
+                    .as_ref()
+                    .and_then(|t| t.metadata.get("capture_payloads"))
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false);
+        }
+        if let (Some(user), Some(b)) = (&attribution.user, &self.user_budget) {
+            let s = Subject {
+                kind: SubjectKind::User,
+                id: user.clone(),
+                limits: Default::default(),
+                budget: Some(b.clone()),
+            };
+            self.seed_once(&s, SpendScope::User(user.clone())).await;
+            subjects.push(s);
+        }
+        if let (Some(end_user), Some(b)) = (&attribution.end_user, &self.end_user_budget) {
+            let s = Subject {
+                kind: SubjectKind::EndUser,
+                id: end_user.clone(),
+                limits: Default::default(),
+                budget: Some(b.clone()),
+            };
+            self.seed_once(&s, SpendScope::EndUser(end_user.clone()))
+                .await;
+            subjects.push(s);
+        }
         if subjects.is_empty() {
             return Ok(Admitted {
                 permit: None,
@@ -229,16 +259,23 @@ impl Governance {
                 rate_headers: Vec::new(),
             });
         }
-        let needs_tokens = subjects
-            .iter()
-            .any(|s| s.limits.tpm.is_some() || s.budget.is_some());
-        let prompt_tokens = if needs_tokens {
+        // Tokens-per-minute limits count with the real tokenizer; a budget reservation only
+        // needs an upper-bound estimate (bytes / 3 over-counts English text), which costs
+        // nothing on the request path.
+        let budgeted = subjects.iter().any(|s| s.budget.is_some());
+        let prompt_tokens = if subjects.iter().any(|s| s.limits.tpm.is_some()) {
             estimate_tokens(body)
+        } else if budgeted {
+            (body.len() as u64).div_ceil(3)
         } else {
             0
         };
         let output_tokens = peek.max_tokens.unwrap_or(DEFAULT_RESERVED_OUTPUT_TOKENS);
-        let max_cost = plan.max_cost_micros(prompt_tokens, output_tokens);
+        let max_cost = if budgeted {
+            plan.max_cost_micros(prompt_tokens, output_tokens)
+        } else {
+            0
+        };
         let (permit, rate_headers) = self
             .run_admission(&subjects, prompt_tokens + output_tokens, max_cost)
             .await?;
@@ -248,6 +285,34 @@ impl Governance {
             capture,
             rate_headers,
         })
+    }
+
+    /// Seeds a user's or end user's budget counter from the ledger the first time this replica
+    /// sees them (then at most hourly): one query for a new subject, none after.
+    async fn seed_once(&self, subject: &Subject, scope: SpendScope) {
+        let Some(budget) = &subject.budget else {
+            return;
+        };
+        let key = format!("{}:{}", subject.kind.as_str(), subject.id);
+        if self.seeded.contains_key(&key) {
+            return;
+        }
+        self.seeded.insert(key, ());
+        let now = switchyard_policy::jiff::Timestamp::now();
+        let from = switchyard_policy::window_start_ms(&budget.period, &budget.tz, now);
+        match self
+            .store
+            .spend_total(&scope, from, now.as_millisecond() + 1)
+            .await
+        {
+            Ok(spent) => {
+                let spent = u64::try_from(spent).unwrap_or(0);
+                if let Err(e) = self.admission.seed_budget(subject, spent, now).await {
+                    tracing::warn!(error = %e, "could not seed a budget counter");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read spend to seed a budget"),
+        }
     }
 
     async fn run_admission(
@@ -270,7 +335,7 @@ impl Governance {
 }
 
 /// The key's and its team's limits and budgets as admission subjects (empty ones left out).
-fn subjects(info: &KeyInfo) -> Vec<Subject> {
+fn key_subjects(info: &KeyInfo) -> Vec<Subject> {
     let mut out = Vec::with_capacity(2);
     if !info.key_limits.is_empty() || info.key_budget.is_some() {
         out.push(Subject {

@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 /// One finished request.
 pub struct LedgerRecord {
     pub spend: Option<SpendRow>,
-    pub log: LogRow,
+    /// `None` when the request log is off (`governance.request_log: false`).
+    pub log: Option<LogRow>,
     pub permit: Option<Permit>,
     pub actual_tokens: u64,
     pub cost_micros: u64,
@@ -33,7 +34,7 @@ pub struct LedgerRecord {
 
 struct Rows {
     spend: Option<SpendRow>,
-    log: LogRow,
+    log: Option<LogRow>,
 }
 
 pub struct Ledger {
@@ -70,6 +71,9 @@ impl Ledger {
                             a.fire(notice);
                         }
                     }
+                }
+                if rec.spend.is_none() && rec.log.is_none() {
+                    continue;
                 }
                 let rows = Rows {
                     spend: rec.spend,
@@ -138,8 +142,8 @@ async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Rows>, written
             r = rx.recv() => match r {
                 Some(rows) => {
                     if let Some(s) = rows.spend { spend.push(s); }
-                    logs.push(rows.log);
-                    if logs.len() >= BATCH {
+                    if let Some(l) = rows.log { logs.push(l); }
+                    if logs.len() >= BATCH || spend.len() >= BATCH {
                         flush(store.as_ref(), &mut spend, &mut logs, &written).await;
                     }
                 }

@@ -249,7 +249,7 @@ impl Meter {
         } else {
             self.error.map(|c| c.as_str().to_string())
         };
-        let log = LogRow {
+        let log = self.app.settings.request_log.then(|| LogRow {
             request_id: self.request_id.clone(),
             ts,
             key_id: a.key_id,
@@ -273,7 +273,7 @@ impl Meter {
             request_body: self.request_body.take(),
             response_body: self.response_body.take(),
             tags: a.tags,
-        };
+        });
         self.app.ledger.record(LedgerRecord {
             spend,
             log,

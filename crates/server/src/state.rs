@@ -207,7 +207,7 @@ impl AppState {
             ),
             None => Arc::new(switchyard_policy::MemoryCounters::new()),
         };
-        let governance = Governance::new(config, counters)?;
+        let governance = Governance::new(config, counters, store.clone())?;
         let tz = TimeZone::get(&config.governance.timezone)
             .map_err(|e| format!("governance.timezone: {e}"))?;
         let keys = KeyCache::new(

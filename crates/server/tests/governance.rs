@@ -599,3 +599,69 @@ async fn model_limits_apply_to_everyone() {
     assert_eq!(v["error"]["code"], "rate_limit_exceeded");
     assert_eq!(fake.calls(), 1);
 }
+
+#[tokio::test]
+async fn end_user_budgets_hold_per_end_user() {
+    let fake = upstream(100).await;
+    let g = gateway(&config(
+        &fake.url(),
+        "governance: { end_user_budget: { max_usd: 0.003, period: daily } }",
+    ))
+    .await;
+    let (secret, _) = make_key(&g, KeySpec::default()).await;
+    let alice = [("x-switchyard-end-user", "alice")];
+    assert_eq!(chat(&g, &secret, "smart", &alice).await.status(), 200);
+    assert_eq!(chat(&g, &secret, "smart", &alice).await.status(), 200);
+    // 2 × 1023 µ$ spent; the next reservation (≥ 1000 µ$ of output) does not fit in 3000.
+    let resp = chat(&g, &secret, "smart", &alice).await;
+    assert_eq!(resp.status(), 429);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "budget_exceeded");
+    // Another end user of the same key has a budget of their own.
+    assert_eq!(
+        chat(&g, &secret, "smart", &[("x-switchyard-end-user", "bob")])
+            .await
+            .status(),
+        200
+    );
+    settle().await;
+    let now = switchyard_store::now_ms();
+    let by_end_user = g
+        .state
+        .store
+        .spend_total(
+            &switchyard_store::SpendScope::EndUser("alice".into()),
+            0,
+            now + 1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_end_user, 2 * 1023);
+}
+
+#[tokio::test]
+async fn the_request_log_can_be_switched_off_while_spend_is_still_recorded() {
+    let fake = upstream(2).await;
+    let g = gateway(&config(&fake.url(), "governance: { request_log: false }")).await;
+    let (secret, key_id) = make_key(&g, KeySpec::default()).await;
+    assert_eq!(chat(&g, &secret, "smart", &[]).await.status(), 200);
+    settle().await;
+    let logs = g
+        .state
+        .store
+        .query_logs(&LogFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert!(logs.items.is_empty());
+    let total = g
+        .state
+        .store
+        .spend_total(
+            &switchyard_store::SpendScope::Key(key_id),
+            0,
+            switchyard_store::now_ms() + 1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 43);
+}

@@ -1,0 +1,23 @@
+-- wrk script for scripts/bench.sh: POSTs the file named by $BENCH_BODY as a JSON chat
+-- completion and prints one machine-readable line with the figures bench.sh needs
+-- (latency percentiles in microseconds from wrk's own histogram, and error counts).
+
+local path = os.getenv("BENCH_BODY")
+if path == nil then
+  error("BENCH_BODY must name the request body file")
+end
+local f = assert(io.open(path, "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d rps=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f " ..
+    "err_connect=%d err_read=%d err_write=%d err_status=%d err_timeout=%d\n",
+    summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
