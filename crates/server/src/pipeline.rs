@@ -2,13 +2,13 @@
 //!
 //! 1. ingress: read the body (size limit), peek model/stream (fast path) — 400/413
 //! 2. authenticate — 401
-//! 3. admit (limits, budgets, model allow-list) — 429/403   [seam: `admit`]
-//! 4. input guardrails — 400 or rewrite                     [seam: `guard_input`]
-//! 5. cache lookup                                          [seam: `cache_lookup`]
+//! 3. admit (limits, budgets, model allow-list) — 429/403   [`Governance::admit`]
+//! 4. input guardrails — 400 or rewrite                     [seam: `guard_input`, no rules yet]
+//! 5. cache lookup                                          [not built yet]
 //! 6. route: ordered attempts over targets and fallbacks; each attempt is a pass-through (same
 //!    wire as the client) or a translation (client dialect -> canonical -> provider wire)
-//! 7. output guardrails                                     [seam: inside the pumps]
-//! 8. meter (metrics now; ledger and request log hang off the same record)
+//! 7. output guardrails                                     [not built yet: they belong in the pumps]
+//! 8. meter: metrics, then spend ledger and request log off the request path (`Meter`)
 //! 9. egress in the client's dialect, with the x-switchyard-* headers
 //!
 //! Order matters: auth before reading anything costly about the request beyond its size;
