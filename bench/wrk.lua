@@ -11,6 +11,10 @@ wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
+local auth = os.getenv("BENCH_AUTH")
+if auth ~= nil and auth ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. auth
+end
 
 function done(summary, latency, requests)
   local e = summary.errors
