@@ -642,3 +642,13 @@ fn adapter_builds_the_wire_request() {
         vec!["content-type", "x-api-key", "anthropic-version"]
     );
 }
+
+#[test]
+fn openai_metadata_has_no_equivalent_and_is_named() {
+    let mut r = req("claude-sonnet-4-5", vec![user("hi")]);
+    r.user = Some("u-1".into());
+    r.metadata = Some(json!({"trace": "abc"}).as_object().unwrap().clone());
+    let (body, dropped) = encode_with(&r, AnthropicOptions::default());
+    assert_eq!(body["metadata"], json!({"user_id": "u-1"}));
+    assert_eq!(dropped, Dropped(vec!["metadata"]));
+}

@@ -326,3 +326,21 @@ fn adapter_needs_a_key_and_never_prints_it() {
     cfg.headers.insert("bad header".into(), "x".into());
     assert!(GeminiAdapter::new(&cfg).is_err());
 }
+
+#[test]
+fn user_and_metadata_have_no_equivalent_and_are_named() {
+    let mut req = simple("hi");
+    req.user = Some("end-user-7".into());
+    req.metadata = Some(
+        serde_json::json!({"session": "s1"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let (body, dropped) = encode(&req);
+    assert_eq!(dropped, Dropped(vec!["user", "metadata"]));
+    assert!(body.get("user").is_none() && body.get("metadata").is_none());
+    let mut d = Dropped::default();
+    let e = encode_request(&req, UnsupportedParams::Reject, &mut d).unwrap_err();
+    assert_eq!(e.param.as_deref(), Some("user"));
+}

@@ -72,6 +72,10 @@ pub fn encode_request(
     if let Some(user) = &req.user {
         body.insert("metadata".into(), json!({ "user_id": user }));
     }
+    if req.metadata.as_ref().is_some_and(|m| !m.is_empty()) {
+        // OpenAI's free-form `metadata` has no Anthropic equivalent (only `user_id`).
+        unsupported(opts.unsupported, "anthropic", "metadata", dropped)?;
+    }
     body.insert("stream".into(), Value::Bool(req.stream));
     Ok(body)
 }

@@ -26,8 +26,7 @@
 //!   recommends) rather than the OpenAPI-subset `responseSchema`.
 //! - More than 5 `stop` sequences: the first 5 are sent and `stop` is reported under the
 //!   `unsupported_params` policy (`reject` refuses the request). `parallel_tool_calls: false`
-//!   has no equivalent and goes through the same policy. `user` and `metadata` do not change
-//!   the output and are ignored.
+//!   has no equivalent and goes through the same policy, as do `user` and `metadata`.
 //! - From `extra`, Gemini's own `safetySettings` and `cachedContent` are passed through.
 
 use std::collections::HashMap;
@@ -107,6 +106,13 @@ pub fn encode_request(
     }
     if req.parallel_tool_calls == Some(false) && !req.tools.is_empty() {
         unsupported(policy, PROVIDER, "parallel_tool_calls", dropped)?;
+    }
+    // No Gemini equivalent for OpenAI's end-user id or free-form metadata.
+    if req.user.is_some() {
+        unsupported(policy, PROVIDER, "user", dropped)?;
+    }
+    if req.metadata.as_ref().is_some_and(|m| !m.is_empty()) {
+        unsupported(policy, PROVIDER, "metadata", dropped)?;
     }
 
     let generation = generation_config(req, policy, dropped)?;
