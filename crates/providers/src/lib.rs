@@ -11,6 +11,7 @@
 //! used when the client speaks another dialect (Anthropic in, OpenAI out).
 
 pub mod anthropic;
+mod bearer;
 pub mod bedrock;
 pub mod client;
 pub mod cohere;

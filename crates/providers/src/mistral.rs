@@ -19,15 +19,16 @@
 //!   [`openai::map_error`].
 //! - Embeddings: `dimensions` is sent as `output_dimension`; `user` is not sent.
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
 use ring::digest;
 use serde_json::{json, Map, Value};
-use switchyard_config::{ProviderConfig, ProviderKind, UnsupportedParams};
+use switchyard_config::{ProviderConfig, ProviderKind};
 use switchyard_types::{
     ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorClass, GatewayError,
-    ReasoningEffort, Secret,
+    ReasoningEffort,
 };
 
+use crate::bearer::BearerEndpoint;
 use crate::openai;
 use crate::{unsupported, ChatAdapter, Dropped, StreamDecoder, WireRequest};
 
@@ -35,23 +36,13 @@ const PROVIDER: &str = "mistral";
 
 /// The Mistral adapter.
 pub struct MistralAdapter {
-    base: String,
-    api_key: Secret<String>,
-    policy: UnsupportedParams,
-    default_max_tokens: Option<u32>,
-    extra_headers: Vec<(HeaderName, String)>,
+    ep: BearerEndpoint,
 }
 
-/// Extra header values may hold credentials: only their names are shown.
 impl std::fmt::Debug for MistralAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.extra_headers.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("MistralAdapter")
-            .field("base", &self.base)
-            .field("api_key", &self.api_key)
-            .field("policy", &self.policy)
-            .field("default_max_tokens", &self.default_max_tokens)
-            .field("extra_headers", &names)
+            .field("endpoint", &self.ep)
             .finish()
     }
 }
@@ -67,49 +58,23 @@ impl MistralAdapter {
         cfg: &ProviderConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
-        let api_key = cfg
-            .api_key
-            .clone()
-            .or_else(|| env("MISTRAL_API_KEY").map(Secret::new))
-            .ok_or_else(|| "mistral: no api_key (or MISTRAL_API_KEY) configured".to_string())?;
-        let base = cfg
-            .base_url
-            .clone()
-            .or_else(|| ProviderKind::Mistral.default_base_url().map(str::to_string))
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_string();
-        let mut extra_headers = Vec::new();
-        for (name, value) in &cfg.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("mistral: invalid header name {name:?}"))?;
-            extra_headers.push((name, value.clone()));
-        }
         Ok(Self {
-            base,
-            api_key,
-            policy: cfg.unsupported_params,
-            default_max_tokens: cfg.default_max_tokens,
-            extra_headers,
+            ep: BearerEndpoint::from_config(
+                "mistral",
+                ProviderKind::Mistral,
+                &["MISTRAL_API_KEY"],
+                cfg,
+                env,
+            )?,
         })
     }
 
     fn post(&self, path: &str, body: &Map<String, Value>) -> Result<WireRequest, GatewayError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| GatewayError::internal(format!("mistral: encode: {e}")))?;
-        let mut w = WireRequest::post_json(format!("{}{path}", self.base), bytes);
-        for (name, value) in &self.extra_headers {
-            w.header(name.clone(), value)?;
-        }
-        w.secret_header(
-            http::header::AUTHORIZATION,
-            &format!("Bearer {}", self.api_key.expose()),
-        )?;
-        Ok(w)
+        self.ep.post(path, body)
     }
 
     fn refuse(&self, param: &'static str, dropped: &mut Dropped) -> Result<(), GatewayError> {
-        unsupported(self.policy, PROVIDER, param, dropped)
+        unsupported(self.ep.policy, PROVIDER, param, dropped)
     }
 }
 
@@ -187,7 +152,7 @@ impl ChatAdapter for MistralAdapter {
             self.refuse("reasoning_effort", dropped)?;
         }
         body.remove("max_completion_tokens");
-        if let Some(m) = req.max_tokens.or(self.default_max_tokens) {
+        if let Some(m) = req.max_tokens.or(self.ep.default_max_tokens) {
             body.insert("max_tokens".into(), json!(m));
         }
         if let Some(seed) = body.remove("seed") {
@@ -279,7 +244,7 @@ mod tests {
             (k == "MISTRAL_API_KEY").then(|| "mk-secret".to_string())
         })
         .unwrap();
-        assert_eq!(a.base, "https://api.mistral.ai/v1");
+        assert_eq!(a.ep.base, "https://api.mistral.ai/v1");
         assert!(!format!("{a:?}").contains("mk-secret"));
     }
 }

@@ -9,37 +9,28 @@
 mod request;
 mod response;
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
 use serde_json::{json, Value};
-use switchyard_config::{ProviderConfig, ProviderKind, UnsupportedParams};
+use switchyard_config::{ProviderConfig, ProviderKind};
 use switchyard_types::error::classify_status;
 use switchyard_types::{
-    ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorClass, GatewayError, Secret, Usage,
+    ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorClass, GatewayError, Usage,
 };
 
+use crate::bearer::BearerEndpoint;
 use crate::{retry_after, ChatAdapter, Dropped, StreamDecoder, WireRequest};
 
 pub use response::CohereStreamDecoder;
 
 /// The Cohere adapter.
 pub struct CohereAdapter {
-    base: String,
-    api_key: Secret<String>,
-    policy: UnsupportedParams,
-    default_max_tokens: Option<u32>,
-    extra_headers: Vec<(HeaderName, String)>,
+    ep: BearerEndpoint,
 }
 
-/// Extra header values may hold credentials: only their names are shown.
 impl std::fmt::Debug for CohereAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.extra_headers.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("CohereAdapter")
-            .field("base", &self.base)
-            .field("api_key", &self.api_key)
-            .field("policy", &self.policy)
-            .field("default_max_tokens", &self.default_max_tokens)
-            .field("extra_headers", &names)
+            .field("endpoint", &self.ep)
             .finish()
     }
 }
@@ -55,46 +46,19 @@ impl CohereAdapter {
         cfg: &ProviderConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
-        let api_key = cfg
-            .api_key
-            .clone()
-            .or_else(|| env("CO_API_KEY").map(Secret::new))
-            .or_else(|| env("COHERE_API_KEY").map(Secret::new))
-            .ok_or_else(|| "cohere: no api_key (or CO_API_KEY) configured".to_string())?;
-        let base = cfg
-            .base_url
-            .clone()
-            .or_else(|| ProviderKind::Cohere.default_base_url().map(str::to_string))
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_string();
-        let mut extra_headers = Vec::new();
-        for (name, value) in &cfg.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("cohere: invalid header name {name:?}"))?;
-            extra_headers.push((name, value.clone()));
-        }
         Ok(Self {
-            base,
-            api_key,
-            policy: cfg.unsupported_params,
-            default_max_tokens: cfg.default_max_tokens,
-            extra_headers,
+            ep: BearerEndpoint::from_config(
+                "cohere",
+                ProviderKind::Cohere,
+                &["CO_API_KEY", "COHERE_API_KEY"],
+                cfg,
+                env,
+            )?,
         })
     }
 
     fn post(&self, path: &str, body: &Value) -> Result<WireRequest, GatewayError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| GatewayError::internal(format!("cohere: encode: {e}")))?;
-        let mut w = WireRequest::post_json(format!("{}{path}", self.base), bytes);
-        for (name, value) in &self.extra_headers {
-            w.header(name.clone(), value)?;
-        }
-        w.secret_header(
-            http::header::AUTHORIZATION,
-            &format!("Bearer {}", self.api_key.expose()),
-        )?;
-        Ok(w)
+        self.ep.post(path, body)
     }
 }
 
@@ -104,7 +68,8 @@ impl ChatAdapter for CohereAdapter {
         req: &ChatRequest,
         dropped: &mut Dropped,
     ) -> Result<WireRequest, GatewayError> {
-        let body = request::encode_request(req, self.policy, self.default_max_tokens, dropped)?;
+        let body =
+            request::encode_request(req, self.ep.policy, self.ep.default_max_tokens, dropped)?;
         let mut w = self.post("/v2/chat", &body)?;
         if req.stream {
             w.header(http::header::ACCEPT, "text/event-stream")?;
@@ -223,7 +188,7 @@ mod tests {
             (k == "CO_API_KEY").then(|| "co-key-xyz".to_string())
         })
         .unwrap();
-        assert_eq!(a.base, "https://api.cohere.com");
+        assert_eq!(a.ep.base, "https://api.cohere.com");
         assert!(!format!("{a:?}").contains("co-key-xyz"));
         assert!(CohereAdapter::with_env(&ProviderConfig::default(), |_| None).is_err());
     }
