@@ -3,7 +3,7 @@
 use sqlx::types::Json;
 use sqlx::Row as _;
 
-use super::{begin_write, json_col, push_eq, Builder, Pool, Row, MAX_BIND_PARAMS};
+use super::{begin_write, json_col, push_eq, shaped_chunks, Builder, Pool, Row};
 use crate::cursor::{clamp_limit, finish_page, Cursor, CursorKind};
 use crate::error::StoreError;
 use crate::records::{LogFilter, LogRow, Page};
@@ -16,6 +16,8 @@ macro_rules! log_columns {
     };
 }
 const COLUMNS: usize = 21;
+// The largest batch statement stays below SQLite's limit of 32 766 bound parameters.
+const _: () = assert!(super::BATCH_SHAPES[0] * COLUMNS <= 32_766);
 /// Rows deleted per statement when pruning: short write locks, steady progress.
 const PRUNE_CHUNK: i64 = 5_000;
 
@@ -55,7 +57,7 @@ pub(super) async fn insert(pool: &Pool, rows: &[LogRow]) -> Result<u64, StoreErr
     }
     let mut tx = begin_write(pool).await?;
     let mut inserted = 0;
-    for chunk in rows.chunks(MAX_BIND_PARAMS / COLUMNS) {
+    for chunk in shaped_chunks(rows) {
         let mut qb = Builder::new(concat!("INSERT INTO request_log (", log_columns!(), ") "));
         qb.push_values(chunk, |mut row, r| {
             row.push_bind(&r.request_id)

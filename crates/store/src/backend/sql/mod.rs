@@ -34,8 +34,23 @@ type Row = <Db as sqlx::Database>::Row;
 type Tx = sqlx::Transaction<'static, Db>;
 type Builder = sqlx::QueryBuilder<Db>;
 
-/// Bound parameters per statement in batch inserts; below SQLite's 32766 and PostgreSQL's 65535.
-const MAX_BIND_PARAMS: usize = 30_000;
+/// Rows per multi-row `INSERT` in batch inserts, largest first. sqlx keeps every distinct
+/// statement prepared (per connection, up to 100 of them), and a 500-row `INSERT` prepared once
+/// per batch size held megabytes: with a handful of fixed shapes the cache stays small (and every
+/// statement is prepared once, not once per batch). 128 rows × 21 columns stays well below
+/// SQLite's 32 766 and PostgreSQL's 65 535 bound parameters.
+const BATCH_SHAPES: [usize; 4] = [128, 32, 8, 1];
+
+/// Splits `rows` into chunks whose lengths are all in [`BATCH_SHAPES`] (greedily, largest
+/// first), so a batch of any size uses at most four distinct statements.
+fn shaped_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = BATCH_SHAPES.iter().copied().find(|&s| s <= rows.len())?;
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
 
 /// A [`Store`] on one sqlx pool.
 pub(crate) struct SqlStore {
@@ -202,5 +217,21 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Page<AuditEntry>, StoreError> {
         audit::query(&self.pool, filter, cursor, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shaped_chunks;
+
+    #[test]
+    fn batches_split_into_a_few_fixed_shapes() {
+        let rows: Vec<u32> = (0..500).collect();
+        let sizes: Vec<usize> = shaped_chunks(&rows).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [128, 128, 128, 32, 32, 32, 8, 8, 1, 1, 1, 1]);
+        let joined: Vec<u32> = shaped_chunks(&rows).flatten().copied().collect();
+        assert_eq!(joined, rows, "every row once, in order");
+        assert_eq!(shaped_chunks::<u32>(&[]).count(), 0);
+        assert_eq!(shaped_chunks(&rows[..7]).count(), 7);
     }
 }

@@ -3,11 +3,13 @@
 use sqlx::types::Json;
 use sqlx::Row as _;
 
-use super::{begin_write, push_eq, Builder, Pool, DIALECT, MAX_BIND_PARAMS};
+use super::{begin_write, push_eq, shaped_chunks, Builder, Pool, DIALECT};
 use crate::error::StoreError;
 use crate::records::{GroupBy, SpendFilter, SpendGroup, SpendRow, SpendScope};
 
 const COLUMNS: usize = 15;
+// The largest batch statement stays below SQLite's limit of 32 766 bound parameters.
+const _: () = assert!(super::BATCH_SHAPES[0] * COLUMNS <= 32_766);
 
 pub(super) async fn insert(pool: &Pool, rows: &[SpendRow]) -> Result<u64, StoreError> {
     if rows.is_empty() {
@@ -15,7 +17,7 @@ pub(super) async fn insert(pool: &Pool, rows: &[SpendRow]) -> Result<u64, StoreE
     }
     let mut tx = begin_write(pool).await?;
     let mut inserted = 0;
-    for chunk in rows.chunks(MAX_BIND_PARAMS / COLUMNS) {
+    for chunk in shaped_chunks(rows) {
         let mut qb = Builder::new(
             "INSERT INTO spend_ledger (request_id, ts, key_id, team_id, user_id, end_user, model, \
              provider, upstream_model, tags, input_tokens, output_tokens, cached_tokens, \
