@@ -20,6 +20,15 @@
 //! file-backed pages until the kernel needs the memory. That is not free on the request path:
 //! the server should call [`warm_up`] at start-up, and estimate only when some subject of the
 //! request has a `tpm` limit.
+//!
+//! Counts of texts of 128 bytes or more are remembered in a small lock-free cache keyed by the
+//! text's hash ([`CountCache`], 32 KB): chat clients resend the system prompt, the tools and
+//! every earlier turn with each request, so only the newest message is usually counted. A hit
+//! costs the hash of the text (well under a microsecond for 1 KB).
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use switchyard_types::{ChatRequest, ContentPart, Message};
 
@@ -32,17 +41,90 @@ pub fn warm_up() {
     let _ = bpe_openai::o200k_base();
 }
 
+/// Loads the tokenizer on a thread of its own, once per process (call when a `tpm` limit first
+/// shows up, so the first request that needs a count does not wait ~0.1 s for the load).
+pub fn warm_up_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("tokenizer-load".into())
+            .spawn(warm_up);
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not load the tokenizer in the background");
+        }
+    });
+}
+
 /// One token per 4 bytes, rounded up: for content whose tokenization text cannot predict.
 fn by_bytes(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
 
 /// The number of `o200k_base` tokens in `text` (special-token text counted as ordinary text).
+/// Texts of [`CACHE_MIN_LEN`] bytes or more go through [`COUNTS`] first.
 pub fn estimate_prompt_tokens(text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
+    if text.len() < CACHE_MIN_LEN {
+        return count(text);
+    }
+    COUNTS.get_or_count(text)
+}
+
+fn count(text: &str) -> u64 {
     bpe_openai::o200k_base().count(text) as u64
+}
+
+/// Texts shorter than this are counted every time (a few hundred nanoseconds).
+const CACHE_MIN_LEN: usize = 128;
+
+/// Counts of recently seen texts. A chat client resends the whole conversation every turn —
+/// system prompt, tool definitions, earlier turns — so most of a request's text was counted
+/// before and only the newest message is new.
+static COUNTS: CountCache = CountCache::new();
+
+/// A direct-mapped cache from a text's hash to its token count: [`CountCache::SLOTS`] atomic
+/// words, no lock, 32 KB. Each word packs the upper 40 bits of the text's 64-bit hash (the
+/// tag) with a 24-bit count; the slot is picked by the lower bits. A colliding text simply
+/// replaces the slot. Two different texts would have to share 52 hash bits (with a per-process
+/// random seed) for one to get the other's count, which for an estimate that the provider's
+/// usage corrects after the call is not a concern.
+struct CountCache {
+    slots: [AtomicU64; CountCache::SLOTS],
+    hasher: OnceLock<foldhash::quality::RandomState>,
+}
+
+impl CountCache {
+    const SLOTS: usize = 4096;
+    const COUNT_BITS: u32 = 24;
+    const COUNT_MASK: u64 = (1 << Self::COUNT_BITS) - 1;
+
+    const fn new() -> Self {
+        Self {
+            slots: [const { AtomicU64::new(0) }; Self::SLOTS],
+            hasher: OnceLock::new(),
+        }
+    }
+
+    fn get_or_count(&self, text: &str) -> u64 {
+        let hash = self
+            .hasher
+            .get_or_init(foldhash::quality::RandomState::default)
+            .hash_one(text.as_bytes());
+        let slot = &self.slots[(hash as usize) % Self::SLOTS];
+        // A zero word means "empty": make sure no real entry is ever zero.
+        let tag = (hash & !Self::COUNT_MASK) | (1 << Self::COUNT_BITS);
+        let word = slot.load(Ordering::Relaxed);
+        if word != 0 && word & !Self::COUNT_MASK == tag {
+            return word & Self::COUNT_MASK;
+        }
+        let n = count(text);
+        if n <= Self::COUNT_MASK {
+            slot.store(tag | n, Ordering::Relaxed);
+        }
+        n
+    }
 }
 
 /// Tokens charged per message for its framing (role and separators), as in OpenAI's
@@ -126,6 +208,35 @@ mod tests {
         ];
         for (name, text, expected) in cases {
             assert_eq!(estimate_prompt_tokens(&text), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn cached_counts_equal_fresh_counts() {
+        let english = corpus::english_1k();
+        let fresh = count(&english);
+        // First call counts and fills the slot; the second is answered from the cache.
+        assert_eq!(estimate_prompt_tokens(&english), fresh);
+        assert_eq!(estimate_prompt_tokens(&english), fresh);
+        let hash = COUNTS
+            .hasher
+            .get()
+            .expect("initialised by the calls above")
+            .hash_one(english.as_bytes());
+        let word = COUNTS.slots[(hash as usize) % CountCache::SLOTS].load(Ordering::Relaxed);
+        assert_eq!(word & CountCache::COUNT_MASK, fresh, "the count is cached");
+        // A different text of the same length is not given the cached count.
+        let other = english.replace('e', "x");
+        assert_eq!(other.len(), english.len());
+        assert_eq!(estimate_prompt_tokens(&other), count(&other));
+        assert_ne!(count(&other), fresh);
+        // Many distinct texts (colliding slots included) all get their own counts.
+        // Twice over: the second pass reads slots that others have since replaced.
+        for _ in 0..2 {
+            for i in 0..10_000u32 {
+                let text = format!("{i} {}", &english[..200]);
+                assert_eq!(estimate_prompt_tokens(&text), count(&text), "{i}");
+            }
         }
     }
 

@@ -138,6 +138,9 @@ async fn load_info(
     let key_budget = parse_budget(key.budget.as_ref(), tz);
     let team_limits = parse_limits(team.as_ref().and_then(|t| t.limits.as_ref()));
     let team_budget = parse_budget(team.as_ref().and_then(|t| t.budget.as_ref()), tz);
+    if key_limits.tpm.is_some() || team_limits.tpm.is_some() {
+        switchyard_policy::warm_up_in_background();
+    }
     Ok(KeyInfo {
         key,
         team,

@@ -293,6 +293,9 @@ impl AppState {
             };
             let mut plan = RoutePlan::build(name.clone(), primary, &fallbacks, &runtimes);
             plan.limits = mc.limits.filter(|l| !l.is_empty());
+            if plan.limits.is_some_and(|l| l.tpm.is_some()) {
+                switchyard_policy::warm_up_in_background();
+            }
             plan.keepalive = mc.stream_keepalive_ms.map(Duration::from_millis);
             models.insert(name.clone(), Arc::new(plan));
         }
