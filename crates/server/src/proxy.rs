@@ -236,7 +236,15 @@ pub struct ProxyStream {
     pump: Box<dyn Pump>,
     prefix: Option<Bytes>,
     idle: Duration,
+    /// Fires `idle` after the last upstream chunk. Re-armed lazily — only when it fires and a
+    /// chunk came since — instead of once per chunk.
     idle_timer: Pin<Box<Sleep>>,
+    last_chunk: tokio::time::Instant,
+    /// Bytes gathered for the client while the upstream connection gets a turn (see
+    /// `poll_next`), and how many turns in a row it has had.
+    carry: Vec<u8>,
+    turns: u8,
+    empty_turns: u8,
     meter: Meter,
     done: bool,
 }
@@ -256,6 +264,10 @@ impl ProxyStream {
             prefix: Some(Bytes::from(prefix)),
             idle,
             idle_timer: Box::pin(tokio::time::sleep(idle)),
+            last_chunk: tokio::time::Instant::now(),
+            carry: Vec::new(),
+            turns: 0,
+            empty_turns: 0,
             meter,
             done: false,
         }
@@ -278,13 +290,26 @@ impl ProxyStream {
 
 /// Most bytes gathered into one write when several upstream chunks are already waiting.
 const COALESCE_MAX: usize = 64 * 1024;
+/// Most turns the upstream connection gets before gathered bytes are written anyway.
+const MAX_TURNS: u8 = 128;
+/// Turns in a row that bring nothing before gathered bytes are written: hyper's client
+/// connection task needs two turns to hand over its next chunk (measured: the chunk shows up
+/// on every second turn), so one empty turn does not yet mean it has nothing more.
+const EMPTY_TURNS: u8 = 2;
 
 impl Stream for ProxyStream {
     type Item = Result<Bytes, std::io::Error>;
 
-    /// Forwards what the upstream has sent so far: every chunk already received is translated
-    /// and gathered into one write (no waiting for more — a lone event goes out at once), so a
-    /// burst of events costs one write to the client, not one per event.
+    /// Forwards what the upstream has sent so far, gathered into one write.
+    ///
+    /// hyper's client hands a response body over one chunk at a time: its connection task
+    /// decodes the next chunk only after this one was taken, even when the whole burst is
+    /// already in its read buffer. So when a chunk arrived and the next poll finds nothing,
+    /// the gathered bytes are kept and the connection task gets a turn (this task wakes itself
+    /// and yields); as long as the turns keep bringing chunks, gathering goes on. Two turns in a
+    /// row that bring nothing mean the upstream has nothing more in hand, and everything
+    /// gathered goes out in one write — a burst of events costs one write to the client instead
+    /// of one per event, while a lone event waits only two scheduler turns (microseconds).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if let Some(p) = this.prefix.take() {
@@ -292,7 +317,8 @@ impl Stream for ProxyStream {
                 return Poll::Ready(Some(Ok(p)));
             }
         }
-        let mut out: Vec<u8> = Vec::new();
+        let mut out: Vec<u8> = std::mem::take(&mut this.carry);
+        let mut got = false;
         let ready = |out: Vec<u8>| {
             if out.is_empty() {
                 Poll::Ready(None)
@@ -307,14 +333,15 @@ impl Stream for ProxyStream {
             match this.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     // Any upstream bytes (keep-alive comments included) count as activity.
-                    let deadline = tokio::time::Instant::now() + this.idle;
-                    this.idle_timer.as_mut().reset(deadline);
+                    this.last_chunk = tokio::time::Instant::now();
+                    got = true;
                     if let Err(e) = this.pump.feed(&chunk, &mut out) {
                         let tail = this.end(Some(e));
                         out.extend_from_slice(tail.as_deref().unwrap_or_default());
                         return ready(out);
                     }
                     if out.len() >= COALESCE_MAX {
+                        this.turns = 0;
                         return ready(out);
                     }
                 }
@@ -330,10 +357,30 @@ impl Stream for ProxyStream {
                     return ready(out);
                 }
                 Poll::Pending => {
+                    if got {
+                        this.empty_turns = 0;
+                    } else if !out.is_empty() {
+                        this.empty_turns += 1;
+                    }
+                    if !out.is_empty() && this.empty_turns < EMPTY_TURNS && this.turns < MAX_TURNS {
+                        // Give the upstream connection a turn before writing (see above).
+                        this.turns += 1;
+                        this.carry = out;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    this.turns = 0;
+                    this.empty_turns = 0;
                     if !out.is_empty() {
                         return ready(out);
                     }
-                    if this.idle_timer.as_mut().poll(cx).is_ready() {
+                    while this.idle_timer.as_mut().poll(cx).is_ready() {
+                        let deadline = this.last_chunk + this.idle;
+                        if deadline > tokio::time::Instant::now() {
+                            // A chunk came since the timer was armed: re-arm from that chunk.
+                            this.idle_timer.as_mut().reset(deadline);
+                            continue;
+                        }
                         let err = GatewayError::upstream(
                             ErrorClass::Timeout,
                             504,
@@ -348,5 +395,138 @@ impl Stream for ProxyStream {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    /// Passes bytes through unchanged.
+    struct Copy;
+    impl Pump for Copy {
+        fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), GatewayError> {
+            out.extend_from_slice(chunk);
+            Ok(())
+        }
+        fn finish(&mut self, _out: &mut Vec<u8>) -> Result<(), GatewayError> {
+            Ok(())
+        }
+        fn usage(&self) -> Option<Usage> {
+            None
+        }
+        fn error_event(&mut self, _err: &GatewayError, _out: &mut Vec<u8>) {}
+    }
+
+    /// Like hyper's client body: every chunk is already read, but each is handed over only on
+    /// a later poll (the connection task needs turns of its own), and the stream then ends.
+    struct Handoff {
+        chunks: VecDeque<&'static [u8]>,
+        ready: bool,
+    }
+    impl Stream for Handoff {
+        type Item = Result<Bytes, GatewayError>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if !self.ready {
+                self.ready = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.ready = false;
+            Poll::Ready(self.chunks.pop_front().map(|c| Ok(Bytes::from_static(c))))
+        }
+    }
+
+    async fn meter() -> Meter {
+        let config = switchyard_config::load_str("database: \"sqlite::memory:\"\n", &|_| None)
+            .expect("config");
+        let store = switchyard_store::connect("sqlite::memory:")
+            .await
+            .expect("store");
+        let app = crate::state::AppState::build(&config, store)
+            .await
+            .expect("state");
+        Meter::start(
+            Arc::new(app),
+            switchyard_telemetry::Endpoint::chat_completions,
+            "req_test".into(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_upstream_chunks_goes_out_in_one_write() {
+        let chunks: VecDeque<&'static [u8]> =
+            (0..24).map(|_| &b"data: {\"x\":1}\n\n"[..]).collect();
+        let upstream: UpstreamBody = Box::pin(Handoff {
+            chunks,
+            ready: false,
+        });
+        let stream = ProxyStream::new(
+            upstream,
+            Box::new(Copy),
+            b"data: first\n\n".to_vec(),
+            Duration::from_secs(5),
+            meter().await,
+        );
+        let items: Vec<Bytes> = stream.map(|r| r.expect("no error")).collect().await;
+        // The first event alone, at once; then the whole burst together.
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(&items[0][..], b"data: first\n\n");
+        assert_eq!(items[1].len(), 24 * b"data: {\"x\":1}\n\n".len());
+    }
+
+    #[tokio::test]
+    async fn an_upstream_that_goes_quiet_times_out_after_the_idle_limit() {
+        let meter = meter().await;
+        tokio::time::pause();
+        let upstream: UpstreamBody = Box::pin(futures_util::stream::pending());
+        let mut stream = ProxyStream::new(
+            upstream,
+            Box::new(Copy),
+            b"data: first\n\n".to_vec(),
+            Duration::from_millis(500),
+            meter,
+        );
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            &stream.next().await.unwrap().unwrap()[..],
+            b"data: first\n\n"
+        );
+        assert!(stream.next().await.is_none(), "ends after the timeout");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(500) && waited < Duration::from_millis(600),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn chunks_closer_than_the_idle_limit_keep_the_stream_alive() {
+        let meter = meter().await;
+        tokio::time::pause();
+        // Four chunks 300 ms apart: 1.2 s in all, more than twice the 500 ms idle limit.
+        let upstream: UpstreamBody = Box::pin(futures_util::stream::unfold(0u8, |n| async move {
+            if n == 4 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Some((Ok(Bytes::from_static(b"data: {}\n\n")), n + 1))
+        }));
+        let stream = ProxyStream::new(
+            upstream,
+            Box::new(Copy),
+            b"data: first\n\n".to_vec(),
+            Duration::from_millis(500),
+            meter,
+        );
+        let items: Vec<Bytes> = stream.map(|r| r.expect("no error")).collect().await;
+        let all: Vec<u8> = items.concat();
+        assert_eq!(
+            all.len(),
+            b"data: first\n\n".len() + 4 * b"data: {}\n\n".len()
+        );
     }
 }
