@@ -16,6 +16,18 @@ if auth ~= nil and auth ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. auth
 end
 
+-- BENCH_UNIQUE=1: every request's prompt differs (a counter after its first "Hello "), so
+-- nothing the gateway remembers about earlier prompts (token counts) helps.
+if os.getenv("BENCH_UNIQUE") == "1" then
+  local template = wrk.body
+  local n = 0
+  request = function()
+    n = n + 1
+    local body = string.gsub(template, "Hello ", "Hello " .. n .. " ", 1)
+    return wrk.format(nil, nil, nil, body)
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

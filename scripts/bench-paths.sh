@@ -3,7 +3,8 @@
 #   bare         open gateway, request log off            -> OpenAI-compatible fake (pass-through)
 #   pass-through master key, request log on               -> OpenAI-compatible fake
 #   governed     virtual key with rpm/tpm limits and a budget, request log on -> same fake
-#                (tpm counts prompt tokens with the real tokenizer on every request), and the
+#                (tpm counts prompt tokens with the real tokenizer; the same prompt again is a
+#                cache hit, so it also runs with a different prompt every request), and the
 #                same without tpm
 #   anthropic    translated: OpenAI client -> Anthropic fake
 #   bedrock      translated: OpenAI client -> Bedrock fake (SigV4, event stream framing unused)
@@ -66,7 +67,8 @@ stop_gateway() { kill "$GW"; wait "$GW" 2>/dev/null || true; }
 ticks() { awk '{print $14 + $15}' "/proc/$GW/stat"; }
 
 ROWS=()
-measure() { # $1 name, $2 model, $3 key (or empty)
+measure() { # $1 name, $2 model, $3 key (or empty), $4 = 1: a different prompt every request
+  export BENCH_UNIQUE="${4:-0}"
   BENCH_BODY="$OUT/body-$2.json" BENCH_AUTH="$3" $LOAD wrk -t1 -c32 -d2s -s bench/wrk.lua http://127.0.0.1:19410/v1/chat/completions >/dev/null
   local t0; t0=$(ticks)
   local line; line=$(BENCH_BODY="$OUT/body-$2.json" BENCH_AUTH="$3" $LOAD wrk -t1 -c32 -d"${DURATION}s" -s bench/wrk.lua http://127.0.0.1:19410/v1/chat/completions | grep '^BENCH')
@@ -92,6 +94,7 @@ KEY=$(curl -s 127.0.0.1:19410/admin/keys -H "Authorization: Bearer sk-bench-mast
   -d '{"name":"bench","limits":{"rpm":100000000,"tpm":100000000000},"budget":{"max_usd":1000000,"period":"monthly"}}' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 measure "governed (virtual key: rpm, tpm, budget; request log)" bench "$KEY"
+measure "governed, every prompt new (tpm counts each one)" bench "$KEY" 1
 KEY2=$(curl -s 127.0.0.1:19410/admin/keys -H "Authorization: Bearer sk-bench-master" -H "content-type: application/json" \
   -d '{"name":"bench2","limits":{"rpm":100000000,"max_parallel":1000},"budget":{"max_usd":1000000,"period":"monthly"}}' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
