@@ -33,6 +33,7 @@ pub use headers::{format_reset, retry_after_secs, RateLimitHeaders, RateState};
 pub use jiff;
 pub use limits::{Budget, BudgetSpec, InvalidBudget, Limits, Period};
 pub use tokens::{
-    estimate_chat_prompt_tokens, estimate_prompt_tokens, warm_up, warm_up_in_background,
+    estimate_chat_prompt_tokens, estimate_plain_openai_chat, estimate_prompt_tokens, warm_up,
+    warm_up_in_background,
 };
 pub use window::{window_at, window_start_ms};

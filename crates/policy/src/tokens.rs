@@ -178,6 +178,49 @@ pub fn estimate_chat_prompt_tokens(request: &ChatRequest) -> u64 {
     messages + tools + REPLY_PRIMING
 }
 
+/// [`estimate_chat_prompt_tokens`] of an OpenAI chat completion body in its plainest and most
+/// common shape — every message only `role` and a string (or null) `content`, no `tools` or
+/// `functions` — read straight from the bytes (strings borrowed where they have no escapes)
+/// instead of building the canonical request. `None` for any other shape: the caller parses
+/// it in full. Gives exactly what the full parse would give (tested against it).
+pub fn estimate_plain_openai_chat(body: &[u8]) -> Option<u64> {
+    use serde::de::IgnoredAny;
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow)]
+        messages: Vec<PlainMessage<'a>>,
+        tools: Option<IgnoredAny>,
+        functions: Option<IgnoredAny>,
+    }
+    /// Anything but `role` and `content` (a name, tool calls, a refusal, audio...) is an
+    /// unknown field here, so such a message falls back to the full parse.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlainMessage<'a> {
+        #[serde(borrow)]
+        role: Cow<'a, str>,
+        #[serde(borrow)]
+        content: Option<Cow<'a, str>>,
+    }
+
+    let parsed: Body<'_> = serde_json::from_slice(body).ok()?;
+    if parsed.messages.is_empty() || parsed.tools.is_some() || parsed.functions.is_some() {
+        return None;
+    }
+    let mut total = REPLY_PRIMING;
+    for m in &parsed.messages {
+        // Roles the full parse rejects or treats specially go to it.
+        if !matches!(&*m.role, "system" | "developer" | "user" | "assistant") {
+            return None;
+        }
+        total += PER_MESSAGE + m.content.as_deref().map_or(0, estimate_prompt_tokens);
+    }
+    Some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

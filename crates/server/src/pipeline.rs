@@ -309,7 +309,12 @@ fn client_facing(e: GatewayError) -> GatewayError {
 /// subject has a tokens-per-minute limit or a budget).
 fn estimate_tokens(api: Api, body: &[u8]) -> u64 {
     let parsed = match api {
-        Api::OpenAiChat => switchyard_ingress::openai::parse_chat_request(body),
+        Api::OpenAiChat => {
+            if let Some(n) = switchyard_policy::estimate_plain_openai_chat(body) {
+                return n;
+            }
+            switchyard_ingress::openai::parse_chat_request(body)
+        }
         Api::AnthropicMessages => switchyard_ingress::anthropic::parse_messages_request(body),
         Api::OpenAiEmbeddings => {
             return switchyard_ingress::openai::parse_embed_request(body)
@@ -773,6 +778,55 @@ mod tests {
         assert!(a < b, "{a} then {b}");
         let many: std::collections::HashSet<String> = (0..1000).map(|_| new_request_id()).collect();
         assert_eq!(many.len(), 1000);
+    }
+
+    /// The shortcut for plain OpenAI chat bodies counts exactly what the full parse counts,
+    /// and leaves every other shape to the full parse.
+    #[test]
+    fn plain_chat_bodies_are_counted_as_the_full_parse_counts() {
+        let full = |body: &str| {
+            switchyard_policy::estimate_chat_prompt_tokens(
+                &switchyard_ingress::openai::parse_chat_request(body.as_bytes()).unwrap(),
+            )
+        };
+        let long = "The quick brown fox jumps over the lazy dog. ".repeat(20);
+        let plain = [
+            r#"{"model":"m","messages":[{"role":"user","content":"hello world"}]}"#.to_string(),
+            format!(
+                r#"{{"model":"m","stream":true,"temperature":0.2,"x-unknown":{{"a":[1]}},"messages":[
+                {{"role":"system","content":"You are terse.\nVery terse."}},
+                {{"role":"developer","content":"{long}"}},
+                {{"role":"user","content":"{long}"}},
+                {{"role":"assistant","content":null}},
+                {{"role":"assistant","content":""}},
+                {{"role":"user","content":"caf\u00e9 \ud83d\ude00 \"quoted\""}}]}}"#
+            ),
+        ];
+        for body in &plain {
+            let fast = switchyard_policy::estimate_plain_openai_chat(body.as_bytes());
+            assert_eq!(fast, Some(full(body)), "{body}");
+        }
+        let other = [
+            // Content parts, names, tool calls, tool results, tools, functions.
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","name":"ann","content":"hi"}]}"#,
+            r#"{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"functions":[{"name":"f","parameters":{"type":"object"}}]}"#,
+        ];
+        for body in other {
+            let fast = switchyard_policy::estimate_plain_openai_chat(body.as_bytes());
+            assert_eq!(fast, None, "{body}");
+            assert!(full(body) > 0);
+        }
+        for bad in [
+            r#"{"model":"m","messages":[{"role":"wizard","content":"hi"}]}"#,
+            "not json",
+            r#"{"messages":[]}"#,
+        ] {
+            let fast = switchyard_policy::estimate_plain_openai_chat(bad.as_bytes());
+            assert_eq!(fast, None, "{bad}");
+        }
     }
 
     #[test]
