@@ -85,11 +85,11 @@ const CACHE_MIN_LEN: usize = 128;
 static COUNTS: CountCache = CountCache::new();
 
 /// A direct-mapped cache from a text's hash to its token count: [`CountCache::SLOTS`] atomic
-/// words, no lock, 32 KB. Each word packs the upper 40 bits of the text's 64-bit hash (the
-/// tag) with a 24-bit count; the slot is picked by the lower bits. A colliding text simply
-/// replaces the slot. Two different texts would have to share 52 hash bits (with a per-process
-/// random seed) for one to get the other's count, which for an estimate that the provider's
-/// usage corrects after the call is not a concern.
+/// words, no lock, 32 KB. Each word packs the upper 39 bits of the text's 64-bit hash (the
+/// tag), a bit that marks the word used, and a 24-bit count; the slot is picked by the lowest
+/// 12 bits. A colliding text simply replaces the slot. Two different texts would have to share
+/// 51 hash bits (with a per-process random seed) for one to get the other's count, which for an
+/// estimate that the provider's usage corrects after the call is not a concern.
 struct CountCache {
     slots: [AtomicU64; CountCache::SLOTS],
     hasher: OnceLock<foldhash::quality::RandomState>,
@@ -113,7 +113,7 @@ impl CountCache {
             .get_or_init(foldhash::quality::RandomState::default)
             .hash_one(text.as_bytes());
         let slot = &self.slots[(hash as usize) % Self::SLOTS];
-        // A zero word means "empty": make sure no real entry is ever zero.
+        // A zero word means "empty": bit 24 (in place of that hash bit) marks a used word.
         let tag = (hash & !Self::COUNT_MASK) | (1 << Self::COUNT_BITS);
         let word = slot.load(Ordering::Relaxed);
         if word != 0 && word & !Self::COUNT_MASK == tag {
