@@ -231,25 +231,15 @@ impl Governance {
                     .unwrap_or(false);
         }
         if let (Some(user), Some(b)) = (&attribution.user, &self.user_budget) {
-            let s = Subject {
-                kind: SubjectKind::User,
-                id: user.clone(),
-                limits: Default::default(),
-                budget: Some(b.clone()),
-            };
-            self.seed_once(&s, SpendScope::User(user.clone())).await;
-            subjects.push(s);
+            let scope = SpendScope::User(user.clone());
+            subjects.push(self.budget_subject(SubjectKind::User, user, b, scope).await);
         }
         if let (Some(end_user), Some(b)) = (&attribution.end_user, &self.end_user_budget) {
-            let s = Subject {
-                kind: SubjectKind::EndUser,
-                id: end_user.clone(),
-                limits: Default::default(),
-                budget: Some(b.clone()),
-            };
-            self.seed_once(&s, SpendScope::EndUser(end_user.clone()))
-                .await;
-            subjects.push(s);
+            let scope = SpendScope::EndUser(end_user.clone());
+            subjects.push(
+                self.budget_subject(SubjectKind::EndUser, end_user, b, scope)
+                    .await,
+            );
         }
         if subjects.is_empty() {
             return Ok(Admitted {
@@ -289,6 +279,25 @@ impl Governance {
 
     /// Seeds a user's or end user's budget counter from the ledger the first time this replica
     /// sees them (then at most hourly): one query for a new subject, none after.
+    /// A budget-only subject (a user or end user under the gateway-wide budget), its counter
+    /// seeded from the ledger the first time this replica sees it.
+    async fn budget_subject(
+        &self,
+        kind: SubjectKind,
+        id: &str,
+        budget: &Budget,
+        scope: SpendScope,
+    ) -> Subject {
+        let s = Subject {
+            kind,
+            id: id.to_string(),
+            limits: Default::default(),
+            budget: Some(budget.clone()),
+        };
+        self.seed_once(&s, scope).await;
+        s
+    }
+
     async fn seed_once(&self, subject: &Subject, scope: SpendScope) {
         let Some(budget) = &subject.budget else {
             return;
