@@ -151,12 +151,48 @@ impl Price {
 /// Formats integer micro-dollars as a USD decimal with six places (`1234` → `"0.001234"`),
 /// exactly, for headers such as `x-switchyard-cost-usd` and for the admin API.
 pub fn format_usd(micros: u64) -> String {
-    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+    // Digits by hand rather than `format!`: this runs on every response (x-switchyard-cost-usd).
+    let mut digits = [0u8; 26];
+    let mut n = micros;
+    let mut i = digits.len();
+    // At least seven digits: the six decimals and a whole part of at least `0`.
+    while n > 0 || digits.len() - i < 7 {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let whole = &digits[i..digits.len() - 6];
+    let mut out = String::with_capacity(whole.len() + 7);
+    out.extend(whole.iter().map(|&d| char::from(d)));
+    out.push('.');
+    out.extend(digits[digits.len() - 6..].iter().map(|&d| char::from(d)));
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usd_is_formatted_with_six_decimals() {
+        for m in [
+            0,
+            1,
+            9,
+            10,
+            999_999,
+            1_000_000,
+            1_000_001,
+            12_345_678,
+            987_654_321_012,
+            u64::MAX,
+        ] {
+            assert_eq!(
+                format_usd(m),
+                format!("{}.{:06}", m / 1_000_000, m % 1_000_000)
+            );
+        }
+    }
 
     #[test]
     fn conversion_is_exact_for_published_prices() {

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+const X_API_KEY: http::HeaderName = http::HeaderName::from_static("x-api-key");
+const API_KEY: http::HeaderName = http::HeaderName::from_static("api-key");
+
 use http::HeaderMap;
 use switchyard_ingress::Dialect;
 use switchyard_types::{ErrorClass, GatewayError};
@@ -37,12 +40,12 @@ pub fn presented_key(headers: &HeaderMap, dialect: Dialect) -> Option<&str> {
     match (bearer, dialect) {
         (Some(k), _) => Some(k),
         (None, Dialect::Anthropic) => headers
-            .get("x-api-key")
+            .get(X_API_KEY)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|k| !k.is_empty()),
         (None, Dialect::OpenAi) => headers
-            .get("api-key")
+            .get(API_KEY)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|k| !k.is_empty()),

@@ -199,16 +199,103 @@ impl From<UsageWire> for Usage {
     }
 }
 
-/// Usage from a complete OpenAI-shaped JSON response (chat or embeddings), without a tree.
+/// Usage from a complete OpenAI-shaped JSON response (chat or embeddings), without a tree:
+/// only the top-level `usage` member is parsed.
 pub fn usage_of_body(body: &[u8]) -> Option<Usage> {
-    #[derive(Deserialize)]
-    struct Only {
-        usage: Option<UsageWire>,
-    }
-    serde_json::from_slice::<Only>(body)
+    let raw = top_level_member(body, b"usage")?;
+    serde_json::from_slice::<Option<UsageWire>>(raw)
         .ok()?
-        .usage
         .map(Usage::from)
+}
+
+/// The bytes of the value of the top-level member `key` of the JSON object in `body`, found
+/// without parsing the rest: strings are skipped with `memchr`, nesting is counted. `None`
+/// when the body is not an object or has no such member. Member names are compared as
+/// written (an escaped spelling of `key` is not recognised). The value is not validated
+/// here; the caller parses it.
+pub fn top_level_member<'a>(body: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let mut i = skip_ws(body, 0);
+    if body.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(body, i);
+        match body.get(i)? {
+            b'}' => return None,
+            b'"' => {}
+            _ => return None,
+        }
+        let end = string_end(body, i)?;
+        let name = &body[i + 1..end];
+        i = skip_ws(body, end + 1);
+        if body.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(body, i + 1);
+        let value_end = value_end(body, start)?;
+        if name == key {
+            return Some(&body[start..value_end]);
+        }
+        i = skip_ws(body, value_end);
+        match body.get(i)? {
+            b',' => i += 1,
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(body: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = body.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// `body[open]` is a quote: the index of the closing quote.
+fn string_end(body: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
+        if body[i] == b'"' {
+            return Some(i);
+        }
+        i += 2;
+    }
+}
+
+/// The index just past the JSON value starting at `start` (a string, an object or array with
+/// everything nested in it, or a scalar up to the next delimiter).
+fn value_end(body: &[u8], start: usize) -> Option<usize> {
+    match body.get(start)? {
+        b'"' => string_end(body, start).map(|e| e + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                match body.get(i)? {
+                    b'"' => i = string_end(body, i)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let rest = &body[start..];
+            let len = rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                .unwrap_or(rest.len());
+            (len > 0).then_some(start + len)
+        }
+    }
 }
 
 /// Watches an OpenAI SSE stream on its way to the client: picks out usage, drops the usage
@@ -396,13 +483,9 @@ impl AnthropicStreamTap {
 
 /// Usage from a complete Anthropic `message` JSON, without a tree.
 pub fn anthropic_usage_of_body(body: &[u8]) -> Option<Usage> {
-    #[derive(Deserialize)]
-    struct Only {
-        usage: Option<switchyard_providers::anthropic::WireUsage>,
-    }
-    serde_json::from_slice::<Only>(body)
+    let raw = top_level_member(body, b"usage")?;
+    serde_json::from_slice::<Option<switchyard_providers::anthropic::WireUsage>>(raw)
         .ok()?
-        .usage
         .map(|u| u.to_canonical())
 }
 
@@ -537,5 +620,43 @@ mod tests {
             (3, 4, 2)
         );
         assert!(usage_of_body(b"{}").is_none());
+    }
+
+    /// The scanner finds the top-level member only: not one nested in another value or
+    /// quoted inside a string, and it agrees with a full parse on every member of a body with
+    /// escapes, nesting and whitespace.
+    #[test]
+    fn top_level_member_finds_only_the_top_level() {
+        let body = br#" { "choices" : [ {"usage": {"prompt_tokens": 99}}, "\"usage\": 1" ],
+            "text": "a \\\" \"usage\":{} ]}",
+            "n": -1.5e3 , "t":true,"z":null, "o": {"usage": [1, {"a": "}"}]},
+            "usage" :{"prompt_tokens":3,"completion_tokens":4} } "#;
+        let tree: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(body).unwrap();
+        for (k, v) in &tree {
+            let raw = top_level_member(body, k.as_bytes()).unwrap_or_else(|| panic!("{k}"));
+            let parsed: serde_json::Value = serde_json::from_slice(raw).unwrap();
+            assert_eq!(&parsed, v, "{k}");
+        }
+        assert!(top_level_member(body, b"prompt_tokens").is_none());
+        let u = usage_of_body(body).unwrap();
+        assert_eq!((u.prompt_tokens, u.completion_tokens), (3, 4));
+        // Not an object, unterminated, no usage, usage null.
+        for bad in [
+            &b"[1]"[..],
+            b"",
+            b"{\"usage\":{\"prompt_tokens\":",
+            b"{\"a\":\"",
+            b"{\"usage\":null}",
+        ] {
+            assert!(
+                usage_of_body(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let an = br#"{"id":"m","content":[{"type":"text","text":"usage"}],"usage":{"input_tokens":5,"output_tokens":6}}"#;
+        let u = anthropic_usage_of_body(an).unwrap();
+        assert_eq!((u.prompt_tokens, u.completion_tokens), (5, 6));
     }
 }

@@ -190,7 +190,7 @@ impl Governance {
             .into());
         }
         let mut attribution = Attribution {
-            end_user: header_str(headers, "x-switchyard-end-user")
+            end_user: header_str(headers, &X_END_USER)
                 .or_else(|| peek.user.as_deref().map(str::to_string)),
             tags: tags(headers, peek),
             ..Attribution::default()
@@ -199,7 +199,7 @@ impl Governance {
         if let Some(limits) = plan.limits {
             subjects.push(Subject {
                 kind: SubjectKind::Model,
-                id: plan.label.clone(),
+                id: plan.label.to_string(),
                 limits,
                 budget: None,
             });
@@ -367,7 +367,10 @@ fn key_subjects(info: &KeyInfo) -> Vec<Subject> {
     out
 }
 
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+const X_END_USER: http::HeaderName = http::HeaderName::from_static("x-switchyard-end-user");
+const X_TAGS: http::HeaderName = http::HeaderName::from_static("x-switchyard-tags");
+
+fn header_str(headers: &HeaderMap, name: &http::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -380,10 +383,7 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 /// field (`key:value`), at most 32, each at most 128 bytes.
 fn tags(headers: &HeaderMap, peek: &Peeked<'_>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    if let Some(h) = headers
-        .get("x-switchyard-tags")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(h) = headers.get(&X_TAGS).and_then(|v| v.to_str().ok()) {
         out.extend(
             h.split(',')
                 .map(str::trim)

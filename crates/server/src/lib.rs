@@ -133,11 +133,8 @@ pub async fn start(
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let app = router(state.clone());
     let st = state.clone();
+    let state_for_serve = state.clone();
     let task = tokio::spawn(async move {
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let (drain_tx, mut drain_rx) = tokio::sync::watch::channel(false);
         let signal = async move {
             tokio::select! {
@@ -148,13 +145,13 @@ pub async fn start(
             tracing::info!("shutting down: no new connections; waiting for in-flight requests");
             let _ = drain_tx.send(true);
         };
-        let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+        let server = serve(listener, state_for_serve, app, signal);
         let deadline = async move {
             let _ = drain_rx.wait_for(|v| *v).await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            r = server => r.map_err(|e| e.to_string()),
+            r = server => r,
             _ = deadline => {
                 tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace period over; closing remaining connections");
                 Ok(())
@@ -167,6 +164,89 @@ pub async fn start(
         shutdown: tx,
         task,
     })
+}
+
+/// Accepts connections until `signal` resolves (HTTP/1.1, and HTTP/2 with prior knowledge),
+/// then stops accepting and waits for the open connections to finish their requests.
+///
+/// The API endpoints that carry traffic go straight to the pipeline; everything else (admin,
+/// health, metrics, models, 404s and 405s) through the axum router. Hyper's own connection
+/// builder instead of `axum::serve`: the router's per-request machinery (route lookup,
+/// extractor plumbing, a copy of the header map) is measurable at these request rates.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<AppState>,
+    router: Router,
+    signal: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let tcp = tokio::select! {
+            _ = &mut signal => break,
+            r = listener.accept() => match r {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    if !is_connection_error(&e) {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::error!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |req| dispatch(app.clone(), router.clone(), req));
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::trace!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// One request: the traffic endpoints to the pipeline, the rest to the router.
+async fn dispatch(
+    app: Arc<AppState>,
+    mut router: Router,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<Response, std::convert::Infallible> {
+    if req.method() == http::Method::POST {
+        let api = match req.uri().path() {
+            "/v1/chat/completions" | "/chat/completions" => Some(Api::OpenAiChat),
+            "/v1/embeddings" | "/embeddings" => Some(Api::OpenAiEmbeddings),
+            "/v1/messages" => Some(Api::AnthropicMessages),
+            _ => None,
+        };
+        if let Some(api) = api {
+            let (parts, body) = req.into_parts();
+            return Ok(pipeline::handle(app, api, parts.headers, Body::new(body)).await);
+        }
+    }
+    tower_service::Service::call(&mut router, req.map(Body::new)).await
 }
 
 /// Resolves on SIGTERM or SIGINT.

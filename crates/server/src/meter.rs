@@ -2,12 +2,12 @@
 //! stream) completes, or when it is dropped because the client went away. It updates metrics;
 //! the spend ledger and request log hang off the same record.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use switchyard_telemetry::{
-    Endpoint, EndpointLabels, ErrorLabel, ModelLabels, ProviderLabels, RequestLabels, TokenKind,
-    TokenLabels,
+    Endpoint, EndpointLabels, ErrorLabel, Label, ModelLabels, ProviderLabels, RequestLabels,
+    TokenKind, TokenLabels,
 };
 use switchyard_types::{ErrorClass, Usage};
 
@@ -18,13 +18,17 @@ use switchyard_policy::Permit;
 use switchyard_pricing::Price;
 use switchyard_store::{LogRow, SpendRow};
 
+/// The model label before the model is known, the provider label before one served.
+static UNKNOWN: LazyLock<Label> = LazyLock::new(|| Label::from("unknown"));
+static NONE: LazyLock<Label> = LazyLock::new(|| Label::from("none"));
+
 pub struct Meter {
     app: Arc<AppState>,
     pub endpoint: Endpoint,
     pub request_id: String,
     pub started: Instant,
-    pub model_label: String,
-    pub provider: String,
+    pub model_label: Label,
+    pub provider: Label,
     pub upstream_model: String,
     pub status: u16,
     pub error: Option<ErrorClass>,
@@ -58,8 +62,8 @@ impl Meter {
             endpoint,
             request_id,
             started: Instant::now(),
-            model_label: "unknown".into(),
-            provider: "none".into(),
+            model_label: UNKNOWN.clone(),
+            provider: NONE.clone(),
             upstream_model: String::new(),
             status: 0,
             error: None,
@@ -87,23 +91,23 @@ impl Meter {
     }
 
     /// Records the time of an upstream attempt's response head.
-    pub fn upstream_latency(&self, provider: &str, since: Instant) {
+    pub fn upstream_latency(&self, provider: &Label, since: Instant) {
         self.app
             .metrics
             .upstream_duration
             .get_or_create(&ProviderLabels {
-                provider: provider.to_string(),
+                provider: provider.clone(),
             })
             .observe(since.elapsed().as_secs_f64());
     }
 
     /// Records one upstream attempt's outcome.
-    pub fn attempt(&self, provider: &str, class: Option<ErrorClass>) {
+    pub fn attempt(&self, provider: &Label, class: Option<ErrorClass>) {
         self.app
             .metrics
             .attempts
             .get_or_create(&switchyard_telemetry::AttemptLabels {
-                provider: provider.to_string(),
+                provider: provider.clone(),
                 error: ErrorLabel::from(class),
             })
             .inc();
@@ -128,8 +132,8 @@ impl Meter {
             endpoint: self.endpoint,
             request_id: String::new(),
             started: self.started,
-            model_label: String::new(),
-            provider: String::new(),
+            model_label: self.model_label.clone(),
+            provider: self.provider.clone(),
             upstream_model: String::new(),
             status: 0,
             error: None,
@@ -225,7 +229,7 @@ impl Meter {
         let cost = self.cost_micros().unwrap_or(0);
         let ts = switchyard_store::now_ms();
         let a = std::mem::take(&mut self.attribution);
-        let served = !self.provider.is_empty() && self.provider != "none";
+        let served = !self.provider.is_empty() && *self.provider != *"none";
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let spend = (served && self.usage.is_some()).then(|| SpendRow {
             request_id: self.request_id.clone(),
@@ -234,8 +238,8 @@ impl Meter {
             team_id: a.team_id.clone(),
             user: a.user.clone(),
             end_user: a.end_user.clone(),
-            model: self.model_label.clone(),
-            provider: self.provider.clone(),
+            model: self.model_label.to_string(),
+            provider: self.provider.to_string(),
             upstream_model: self.upstream_model.clone(),
             tags: a.tags.clone(),
             input_tokens: as_i64(usage.prompt_tokens),
@@ -257,7 +261,7 @@ impl Meter {
             user: a.user.or(a.end_user),
             model_requested: std::mem::take(&mut self.model_requested),
             model_served: served.then(|| self.upstream_model.clone()),
-            provider: served.then(|| self.provider.clone()),
+            provider: served.then(|| self.provider.to_string()),
             attempts: self.attempts,
             status: self.status,
             error_class: error,

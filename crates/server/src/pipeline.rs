@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body_util::BodyExt;
 use switchyard_ingress::anthropic::MessagesStreamEncoder;
 use switchyard_ingress::openai::ChatStreamEncoder;
@@ -72,7 +72,7 @@ impl Api {
 /// The request id: the client's `x-request-id` when it is sane, else a new one.
 pub fn request_id(headers: &HeaderMap) -> String {
     headers
-        .get("x-request-id")
+        .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
@@ -85,7 +85,17 @@ pub fn request_id(headers: &HeaderMap) -> String {
 /// each insert into a large log read and rewrote index pages all over the file.
 pub fn new_request_id() -> String {
     let ms = switchyard_store::now_ms() as u64 & 0xffff_ffff_ffff;
-    format!("req_{ms:012x}{:016x}", rand::random::<u64>())
+    // By hand rather than `format!`: this runs on every request.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(32);
+    id.push_str("req_");
+    let r = rand::random::<u64>();
+    for (v, digits) in [(ms, 12u32), (r, 16)] {
+        for i in (0..digits).rev() {
+            id.push(char::from(HEX[((v >> (i * 4)) & 0xf) as usize]));
+        }
+    }
+    id
 }
 
 /// Reads the body, refusing more than `limit` bytes with a 413.
@@ -208,7 +218,7 @@ pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body
             }
             if meter.attempts > 0 {
                 resp.headers_mut()
-                    .insert("x-switchyard-attempts", HeaderValue::from(meter.attempts));
+                    .insert(X_ATTEMPTS, HeaderValue::from(meter.attempts));
             }
             resp
         }
@@ -340,7 +350,7 @@ fn guard_input(_body: &[u8]) -> Result<(), GatewayError> {
 /// The client's own deadline for the whole request, from `x-switchyard-timeout` (milliseconds
 /// or a number of seconds with an `s` suffix). The model's `timeout_ms` applies otherwise.
 fn client_deadline(headers: &HeaderMap) -> Result<Option<tokio::time::Instant>, GatewayError> {
-    let Some(v) = headers.get("x-switchyard-timeout") else {
+    let Some(v) = headers.get(&X_TIMEOUT) else {
         return Ok(None);
     };
     let text = v.to_str().unwrap_or("").trim();
@@ -391,7 +401,7 @@ pub(crate) async fn route(
     meter.attempts = outcome.attempts;
     for rec in &outcome.attempt_log {
         if let Some(t) = plan.target(rec.group, rec.target) {
-            meter.attempt(&t.provider.name, rec.class);
+            meter.attempt(&t.provider.label, rec.class);
         }
     }
     outcome.result
@@ -431,7 +441,7 @@ async fn attempt(
     let wire = p.adapter.authorize(wire).await?;
     let sent = Instant::now();
     let resp = p.transport.send(&p.name, wire, &target.timeouts).await?;
-    meter.upstream_latency(&p.name, sent);
+    meter.upstream_latency(&p.label, sent);
     if !resp.status.is_success() {
         let body = collect_body(&p.name, resp.body, 1 << 20, target.timeouts.request)
             .await
@@ -628,19 +638,23 @@ fn respond(
         target,
         dropped,
     } = served;
-    meter.provider = target.provider.name.clone();
+    meter.provider = target.provider.label.clone();
     meter.upstream_model = target.upstream_model.clone();
     meter.price = target.price;
     meter.status = 200;
     let mut builder = Response::builder().status(StatusCode::OK);
     if let Some(h) = builder.headers_mut() {
         for (name, value) in rate_headers {
-            put(h, name, value);
+            put(h, *name, value);
         }
-        put(h, "x-request-id", &meter.request_id);
-        put(h, "x-switchyard-provider", &target.provider.name);
-        put(h, "x-switchyard-model", &target.upstream_model);
-        h.insert("x-switchyard-attempts", HeaderValue::from(meter.attempts));
+        put(h, X_REQUEST_ID, &meter.request_id);
+        if let Some(v) = &target.provider.header {
+            h.insert(X_PROVIDER, v.clone());
+        }
+        if let Some(v) = &target.model_header {
+            h.insert(X_MODEL, v.clone());
+        }
+        h.insert(X_ATTEMPTS, HeaderValue::from(meter.attempts));
         if !dropped.0.is_empty() {
             put(h, "x-switchyard-dropped-params", &dropped.0.join(","));
         }
@@ -664,11 +678,7 @@ fn respond(
         Answer::Full { body, usage } => {
             meter.usage = usage;
             if let (Some(cost), Some(h)) = (meter.cost_micros(), builder.headers_mut()) {
-                put(
-                    h,
-                    "x-switchyard-cost-usd",
-                    &switchyard_pricing::format_usd(cost),
-                );
+                put(h, X_COST, &switchyard_pricing::format_usd(cost));
             }
             if capture {
                 meter.response_body = Some(String::from_utf8_lossy(&body).into_owned());
@@ -691,7 +701,16 @@ fn respond(
         .map_err(|e| GatewayError::internal(format!("building the response: {e}")))
 }
 
-fn put(h: &mut HeaderMap, name: &'static str, value: &str) {
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_PROVIDER: HeaderName = HeaderName::from_static("x-switchyard-provider");
+const X_MODEL: HeaderName = HeaderName::from_static("x-switchyard-model");
+const X_ATTEMPTS: HeaderName = HeaderName::from_static("x-switchyard-attempts");
+const X_TIMEOUT: HeaderName = HeaderName::from_static("x-switchyard-timeout");
+const X_COST: HeaderName = HeaderName::from_static("x-switchyard-cost-usd");
+
+/// Sets a header from text; a value that is not a valid header value is left out. Pass a
+/// `HeaderName` constant where there is one: a `&str` name is parsed on every call.
+fn put(h: &mut HeaderMap, name: impl http::header::IntoHeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         h.insert(name, v);
     }
@@ -725,7 +744,7 @@ pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) ->
             if !status.is_success() {
                 return Err(p.adapter.error(status.as_u16(), &resp.headers, &out));
             }
-            meter.provider = p.name.clone();
+            meter.provider = p.label.clone();
             meter.upstream_model = target.upstream_model.clone();
             return Ok(json_response(out, &rid));
         }
@@ -760,7 +779,7 @@ fn json_response(body: Bytes, rid: &str) -> Response {
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    put(h, "x-request-id", rid);
+    put(h, X_REQUEST_ID, rid);
     resp
 }
 

@@ -18,7 +18,7 @@ use switchyard_routing::{
     Executor, Fallbacks, Group, LatencyKind, Plan, RoutingSettings, TargetSettings,
 };
 use switchyard_store::Store;
-use switchyard_telemetry::Metrics;
+use switchyard_telemetry::{Label, Metrics};
 use switchyard_types::{ErrorClass, GatewayError, Secret};
 
 use crate::governance::{price_from_config, Governance};
@@ -41,6 +41,10 @@ pub enum Wire {
 
 pub struct ProviderRuntime {
     pub name: String,
+    /// `name` as a metric label.
+    pub label: Label,
+    /// `name` as the `x-switchyard-provider` response header, built once.
+    pub header: Option<http::HeaderValue>,
     pub kind: ProviderKind,
     pub wire: Wire,
     pub transport: Transport,
@@ -62,6 +66,26 @@ pub struct Target {
     pub price: Option<Price>,
     /// The provider's timeouts with this target's overrides applied.
     pub timeouts: Timeouts,
+    /// `upstream_model` as the `x-switchyard-model` response header (`None`: not a valid
+    /// header value, left out), built once.
+    pub model_header: Option<http::HeaderValue>,
+}
+
+impl Target {
+    pub fn new(
+        provider: Arc<ProviderRuntime>,
+        upstream_model: String,
+        price: Option<Price>,
+        timeouts: Timeouts,
+    ) -> Self {
+        Self {
+            model_header: http::HeaderValue::from_str(&upstream_model).ok(),
+            provider,
+            upstream_model,
+            price,
+            timeouts,
+        }
+    }
 }
 
 /// A public model: its routing group (live target state) and the targets it routes over, with
@@ -76,7 +100,7 @@ pub struct ModelRuntime {
 /// fallback models) and, for each group of the plan, the targets behind its indexes.
 pub struct RoutePlan {
     /// The metric label: the public name, or `provider/*` for direct addressing (bounded).
-    pub label: String,
+    pub label: Label,
     /// Limits on all traffic to this model (`models.NAME.limits`).
     pub limits: Option<switchyard_policy::Limits>,
     /// SSE keep-alive interval while a stream waits for its first event (opt-in).
@@ -141,7 +165,7 @@ impl RoutePlan {
             .collect();
         let stream = total.clone().latency_kind(LatencyKind::FirstToken);
         Self {
-            label,
+            label: label.into(),
             limits: None,
             keepalive: None,
             total,
@@ -264,12 +288,7 @@ impl AppState {
                 let mut routing = t.routing();
                 routing.cost_per_mtok = price.map(|p| (p.input + p.output) as f64 / 2e6);
                 settings.push((format!("{}/{}", t.provider, t.model), routing));
-                targets.push(Target {
-                    provider,
-                    upstream_model: t.model.clone(),
-                    price,
-                    timeouts,
-                });
+                targets.push(Target::new(provider, t.model.clone(), price, timeouts));
             }
             let group = Arc::new(Group::new(name.clone(), mc.routing(), settings));
             runtimes.insert(
@@ -344,12 +363,12 @@ impl AppState {
         if let Some((prefix, upstream)) = model.split_once('/') {
             if let Some(p) = self.providers.get(prefix) {
                 if !upstream.is_empty() {
-                    return Ok(Arc::new(RoutePlan::direct(Target {
-                        provider: p.clone(),
-                        upstream_model: upstream.to_string(),
-                        price: self.governance.price_for(None, p.kind, upstream),
-                        timeouts: p.timeouts,
-                    })));
+                    return Ok(Arc::new(RoutePlan::direct(Target::new(
+                        p.clone(),
+                        upstream.to_string(),
+                        self.governance.price_for(None, p.kind, upstream),
+                        p.timeouts,
+                    ))));
                 }
             }
         }
@@ -409,6 +428,8 @@ fn build_provider(
     };
     Ok(ProviderRuntime {
         name: name.to_string(),
+        label: name.into(),
+        header: http::HeaderValue::from_str(name).ok(),
         kind,
         wire,
         transport,

@@ -89,6 +89,47 @@ async fn client_errors_are_openai_shaped() {
     assert_eq!(v["error"]["type"], "invalid_request_error");
 }
 
+/// The traffic endpoints are dispatched before the router: the unversioned aliases reach the
+/// pipeline too, another method on their paths is still a 405, and an unknown POST path is
+/// still the router's OpenAI-shaped 404.
+#[tokio::test]
+async fn traffic_endpoints_and_the_router_share_the_listener() {
+    let fake =
+        FakeUpstream::start(|_| Reply::json(200, openai::chat_json("gpt-4o", "hi", 1, 1))).await;
+    let g = gateway(&openai_config(&format!("{}/v1", fake.url()), "")).await;
+    let body = r#"{"model":"smart","messages":[{"role":"user","content":"hi"}]}"#;
+    for path in ["/v1/chat/completions", "/chat/completions"] {
+        let resp = client()
+            .post(url(&g, path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["x-switchyard-model"], "gpt-4o", "{path}");
+    }
+    assert_eq!(fake.calls(), 2);
+    let resp = client()
+        .get(url(&g, "/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    let resp = client()
+        .post(url(&g, "/v1/chat/completion"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "unknown_url");
+    let resp = client().get(url(&g, "/health/live")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(fake.calls(), 2);
+}
+
 #[tokio::test]
 async fn upstream_errors_keep_status_and_message() {
     let fake = FakeUpstream::start(|r| {

@@ -9,6 +9,63 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use switchyard_types::ErrorClass;
 
+/// A label value named in the configuration (a model or provider name), shared rather than
+/// copied: building a label set for a lookup clones a pointer, not a string.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Label(std::sync::Arc<str>);
+
+impl Label {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Label {
+    fn from(s: &str) -> Self {
+        Label(s.into())
+    }
+}
+
+impl From<String> for Label {
+    fn from(s: String) -> Self {
+        Label(s.into())
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Label {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Label {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl EncodeLabelValue for Label {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&&*self.0, encoder)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[expect(
     non_camel_case_types,
@@ -89,9 +146,9 @@ impl From<Option<ErrorClass>> for ErrorLabel {
 pub struct RequestLabels {
     pub endpoint: Endpoint,
     /// Public model name from config (`provider/*` for ad-hoc addressing, `unknown` otherwise).
-    pub model: String,
+    pub model: Label,
     /// Provider name from config, or `none` when no provider was reached.
-    pub provider: String,
+    pub provider: Label,
     /// HTTP status returned to the client.
     pub status: u16,
     pub error: ErrorLabel,
@@ -99,25 +156,25 @@ pub struct RequestLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ModelLabels {
-    pub model: String,
-    pub provider: String,
+    pub model: Label,
+    pub provider: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TokenLabels {
-    pub model: String,
-    pub provider: String,
+    pub model: Label,
+    pub provider: Label,
     pub kind: TokenKind,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderLabels {
-    pub provider: String,
+    pub provider: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AttemptLabels {
-    pub provider: String,
+    pub provider: Label,
     pub error: ErrorLabel,
 }
 

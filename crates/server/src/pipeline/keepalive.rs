@@ -85,7 +85,7 @@ pub(super) fn respond(
     );
     put(h, "x-request-id", &rid);
     for (name, value) in rate_headers {
-        put(h, name, value);
+        put(h, *name, value);
     }
     resp
 }
@@ -124,7 +124,7 @@ async fn step(phase: Phase) -> Option<(Result<Bytes, std::io::Error>, Phase)> {
 
 fn start_stream(served: Served, mut meter: Meter) -> (Result<Bytes, std::io::Error>, Phase) {
     let Served { answer, target, .. } = served;
-    meter.provider = target.provider.name.clone();
+    meter.provider = target.provider.label.clone();
     meter.upstream_model = target.upstream_model.clone();
     meter.price = target.price;
     meter.status = 200;
