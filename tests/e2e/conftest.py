@@ -36,7 +36,7 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
 
 
 class Gateway:
-    def __init__(self, config_yaml: str):
+    def __init__(self, config_yaml: str, cpu: int | None = None):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.config = os.path.join(self.dir, "switchyard.yaml")
@@ -45,8 +45,10 @@ class Gateway:
             f.write(f"database: sqlite://{self.dir}/switchyard.db\n")
             f.write(config_yaml)
         self.log = open(os.path.join(self.dir, "gateway.log"), "w+")
+        # `cpu`: run pinned to that one CPU (taskset), as on a one-core container.
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--config", self.config],
+            pin + [BIN, "serve", "--config", self.config],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=self.dir,

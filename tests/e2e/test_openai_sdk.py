@@ -1,8 +1,10 @@
 """The official `openai` Python SDK against the real binary."""
 
+import shutil
+
 import openai
 import pytest
-from conftest import MASTER_KEY
+from conftest import MASTER_KEY, Gateway
 
 
 @pytest.fixture()
@@ -61,6 +63,52 @@ def test_stream_through_a_real_http_upstream(client):
     assert text == "tok0 tok1 tok2 tok3 tok4 "
     r = client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
     assert r.choices[0].message.content == "Hello! How can I help you today?"
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="taskset (util-linux) not installed")
+def test_one_cpu_runs_the_single_threaded_runtime(fake_upstream):
+    """Pinned to one CPU the gateway runs tokio's current-thread runtime: JSON, streams with
+    and without usage, and a clean shutdown all work there too."""
+    g = Gateway(
+        f"""
+providers:
+  fake:
+    kind: openai_compatible
+    base_url: {fake_upstream}/v1
+models:
+  fast:
+    targets: [{{ provider: fake, model: bench-model }}]
+    pricing: {{ input: 1.0, output: 2.0 }}
+""",
+        cpu=0,
+    )
+    try:
+        c = openai.OpenAI(base_url=g.base + "/v1", api_key="unused", max_retries=0)
+        for _ in range(3):
+            r = c.chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+            assert r.choices[0].message.content == "Hello! How can I help you today?"
+        chunks = list(
+            c.chat.completions.create(
+                model="fast", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+        )
+        assert "".join(x.choices[0].delta.content or "" for x in chunks if x.choices) == (
+            "tok0 tok1 tok2 tok3 tok4 "
+        )
+        assert all(x.usage is None for x in chunks)
+        chunks = list(
+            c.chat.completions.create(
+                model="fast",
+                messages=[{"role": "user", "content": "x"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    finally:
+        g.stop()
+    assert g.proc.returncode == 0, g.logs()
+    assert "runtime=single-threaded" in g.logs(), g.logs()
 
 
 def test_embeddings(client):

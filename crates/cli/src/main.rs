@@ -111,10 +111,15 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config, source: String) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One CPU (the process's affinity mask or cgroup quota): a single-threaded runtime; the
+    // multi-threaded scheduler's work-stealing bookkeeping buys nothing there.
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start the async runtime: {e}");
@@ -141,6 +146,7 @@ fn serve(config: Config, source: String) -> ExitCode {
             address = %running.addr,
             config = %source,
             providers = %providers.join(","),
+            runtime = %if one_cpu { "single-threaded" } else { "multi-threaded" },
             "switchyard listening on http://{}",
             running.addr
         );
