@@ -80,8 +80,8 @@ if [ "${BENCH_PIN:-1}" != 0 ] && [ "$NPROC" -ge 2 ] && command -v taskset >/dev/
   SERVE=(taskset -c "$SERVER_CPUS")
   PIN_NOTE="load generator (wrk -t1, stream client) pinned to CPU $LOAD_CPUS; fake upstream and the proxy under test (nginx or Switchyard) pinned to CPU $SERVER_CPUS"
 fi
-# As many nginx workers as the proxy may use CPUs (Switchyard's tokio runtime sizes itself the
-# same way, from the affinity mask).
+# As many nginx workers as the proxy may use CPUs (Switchyard sizes its runtime the same way,
+# from the affinity mask: on one CPU it runs tokio's single-threaded runtime).
 WORKERS=$("${SERVE[@]}" nproc)
 
 # ---------------------------------------------------------------- processes

@@ -3,7 +3,8 @@
 //!
 //! A finished request hands one [`LedgerRecord`] to a bounded queue (`try_send`: the request
 //! path never waits). The settler settles its permit at once — budget counters must be right
-//! for the next request — and passes the rows to the writer, which inserts them in batches
+//! for the next request — and passes the rows to the writer (a record without a permit goes to
+//! the writer directly), which inserts them in batches
 //! (every 200 ms or 500 rows). When a queue is full the record's rows are dropped and counted in
 //! `switchyard_ledger_dropped_total` (the permit is still settled): a slow database never takes
 //! the gateway down, and memory stays bounded.
@@ -39,6 +40,8 @@ struct Rows {
 
 pub struct Ledger {
     tx: mpsc::Sender<LedgerRecord>,
+    /// Straight to the writer, for records without a permit to settle first.
+    rows_tx: mpsc::Sender<Rows>,
     dropped: Counter,
     tasks: parking_lot::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -59,6 +62,7 @@ impl Ledger {
         let (tx, mut rx) = mpsc::channel::<LedgerRecord>(capacity.max(1));
         let (rows_tx, rows_rx) = mpsc::channel::<Rows>(capacity.max(1));
         let dropped_s = dropped.clone();
+        let direct_rows = rows_tx.clone();
         let settler = tokio::spawn(async move {
             while let Some(rec) = rx.recv().await {
                 if let Some(permit) = rec.permit {
@@ -91,6 +95,7 @@ impl Ledger {
         }
         Self {
             tx,
+            rows_tx: direct_rows,
             dropped,
             tasks: parking_lot::Mutex::new(tasks),
         }
@@ -99,6 +104,20 @@ impl Ledger {
     /// Queues a record without waiting. When the queue is full the rows are dropped (counted)
     /// and the permit is settled from a task of its own.
     pub fn record(&self, rec: LedgerRecord) {
+        if rec.permit.is_none() {
+            // Nothing to settle: skip the settler's hop.
+            if rec.spend.is_none() && rec.log.is_none() {
+                return;
+            }
+            let rows = Rows {
+                spend: rec.spend,
+                log: rec.log,
+            };
+            if self.rows_tx.try_send(rows).is_err() {
+                self.dropped.inc();
+            }
+            return;
+        }
         if let Err(e) = self.tx.try_send(rec) {
             self.dropped.inc();
             let rec = match e {
@@ -119,7 +138,9 @@ impl Ledger {
         // The settler ends when every sender is gone; the state holds one, so close it by
         // waiting for the queue to drain instead.
         let drain = async {
-            while self.tx.capacity() < self.tx.max_capacity() {
+            while self.tx.capacity() < self.tx.max_capacity()
+                || self.rows_tx.capacity() < self.rows_tx.max_capacity()
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             // One more flush period for the writer.

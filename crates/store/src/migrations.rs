@@ -30,12 +30,20 @@ impl Migration {
 }
 
 /// All versions, ascending.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "partial_attribution_indexes",
+        sqlite: include_str!("../migrations/sqlite/0002_partial_attribution_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0002_partial_attribution_indexes.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {
@@ -51,20 +59,24 @@ mod tests {
     }
 
     #[test]
-    fn both_dialects_create_the_same_tables() {
-        let tables = |sql: &str| {
+    fn both_dialects_create_the_same_tables_and_indexes() {
+        let created = |sql: &str| {
             let mut names: Vec<String> = sql
                 .lines()
-                .filter_map(|l| l.trim().strip_prefix("CREATE TABLE "))
+                .filter_map(|l| {
+                    let l = l.trim();
+                    l.strip_prefix("CREATE TABLE ")
+                        .or_else(|| l.strip_prefix("CREATE INDEX "))
+                })
                 .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
                 .collect();
             names.sort();
             names
         };
         for m in MIGRATIONS {
-            let sqlite = tables(m.sql(Dialect::Sqlite));
-            assert!(!sqlite.is_empty());
-            assert_eq!(sqlite, tables(m.sql(Dialect::Postgres)), "{}", m.name);
+            let sqlite = created(m.sql(Dialect::Sqlite));
+            assert!(!sqlite.is_empty(), "{}", m.name);
+            assert_eq!(sqlite, created(m.sql(Dialect::Postgres)), "{}", m.name);
         }
     }
 }

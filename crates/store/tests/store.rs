@@ -77,5 +77,6 @@ stamp!(
         migrations_are_idempotent_and_concurrent_safe,
         edited_migration_is_refused,
         audit_log_refuses_update_and_delete,
+        attribution_lookups_use_the_partial_indexes,
     ]
 );

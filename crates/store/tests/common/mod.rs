@@ -31,6 +31,53 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("connect {}: {e}", self.url))
     }
 
+    /// The query plan of `query` as text, one line per plan row (SQLite's `EXPLAIN QUERY PLAN`
+    /// details; PostgreSQL's `EXPLAIN` with sequential scans priced out, so a usable index is
+    /// always chosen even on a small table).
+    pub async fn plan(&self, query: &str) -> Result<String, sqlx::Error> {
+        use sqlx::Row as _;
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(SqliteConnectOptions::from_str(&self.url)?)
+                    .await?;
+                let rows = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}")))
+                    .fetch_all(&pool)
+                    .await;
+                pool.close().await;
+                rows?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("detail"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|l| l.join("\n"))
+            }
+            Backend::Postgres => {
+                let schema = self.options.schema.clone().unwrap_or_default();
+                let options =
+                    PgConnectOptions::from_str(&self.url)?.options([("search_path", schema)]);
+                let pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?;
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET enable_seqscan = off")
+                    .execute(&mut *conn)
+                    .await?;
+                let rows = sqlx::query(AssertSqlSafe(format!("EXPLAIN {query}")))
+                    .fetch_all(&mut *conn)
+                    .await;
+                drop(conn);
+                pool.close().await;
+                rows?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(0))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|l| l.join("\n"))
+            }
+        }
+    }
+
     /// Runs one statement outside the store's API (to prove what the API cannot do).
     pub async fn raw_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_owned());

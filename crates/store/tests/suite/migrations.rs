@@ -29,9 +29,26 @@ pub async fn migrations_are_idempotent_and_concurrent_safe(db: TestDb) {
         db.raw_execute("UPDATE switchyard_migrations SET name = name")
             .await
             .unwrap(),
-        1,
-        "one recorded version"
+        2,
+        "every version recorded once"
     );
+}
+
+/// The attribution indexes are partial (rows without the attribute are not indexed), and the
+/// lookups the store makes still use them.
+pub async fn attribution_lookups_use_the_partial_indexes(db: TestDb) {
+    db.connect().await.close().await;
+    for (query, index) in [
+        ("SELECT SUM(cost_micros) FROM spend_ledger WHERE key_id = 'k' AND ts >= 0 AND ts < 9", "spend_ledger_key"),
+        ("SELECT SUM(cost_micros) FROM spend_ledger WHERE team_id = 't' AND ts >= 0 AND ts < 9", "spend_ledger_team"),
+        ("SELECT SUM(cost_micros) FROM spend_ledger WHERE user_id = 'u' AND ts >= 0 AND ts < 9", "spend_ledger_user"),
+        ("SELECT SUM(cost_micros) FROM spend_ledger WHERE end_user = 'e' AND ts >= 0 AND ts < 9", "spend_ledger_end_user"),
+        ("SELECT request_id FROM request_log WHERE key_id = 'k' ORDER BY ts DESC, request_id DESC LIMIT 5", "request_log_key"),
+        ("SELECT request_id FROM request_log WHERE team_id = 't' ORDER BY ts DESC, request_id DESC LIMIT 5", "request_log_team"),
+    ] {
+        let plan = db.plan(query).await.unwrap();
+        assert!(plan.contains(index), "{query}\n{plan}");
+    }
 }
 
 pub async fn edited_migration_is_refused(db: TestDb) {

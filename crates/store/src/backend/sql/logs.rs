@@ -3,7 +3,10 @@
 use sqlx::types::Json;
 use sqlx::Row as _;
 
-use super::{begin_write, json_col, push_eq, shaped_chunks, Builder, Pool, Row};
+use super::{
+    batch_insert_sql, begin_write, json_col, push_eq, shaped_chunks, Builder, Pool, Row,
+    ShapeCache, BATCH_SHAPES,
+};
 use crate::cursor::{clamp_limit, finish_page, Cursor, CursorKind};
 use crate::error::StoreError;
 use crate::records::{LogFilter, LogRow, Page};
@@ -57,33 +60,42 @@ pub(super) async fn insert(pool: &Pool, rows: &[LogRow]) -> Result<u64, StoreErr
     }
     let mut tx = begin_write(pool).await?;
     let mut inserted = 0;
+    static SQL: ShapeCache = [const { std::sync::OnceLock::new() }; BATCH_SHAPES.len()];
     for chunk in shaped_chunks(rows) {
-        let mut qb = Builder::new(concat!("INSERT INTO request_log (", log_columns!(), ") "));
-        qb.push_values(chunk, |mut row, r| {
-            row.push_bind(&r.request_id)
-                .push_bind(r.ts)
-                .push_bind(r.key_id.as_deref())
-                .push_bind(r.team_id.as_deref())
-                .push_bind(r.user.as_deref())
-                .push_bind(&r.model_requested)
-                .push_bind(r.model_served.as_deref())
-                .push_bind(r.provider.as_deref())
-                .push_bind(i32::try_from(r.attempts).unwrap_or(i32::MAX))
-                .push_bind(i32::from(r.status))
-                .push_bind(r.error_class.as_deref())
-                .push_bind(r.input_tokens)
-                .push_bind(r.output_tokens)
-                .push_bind(r.cost_micros)
-                .push_bind(r.latency_ms)
-                .push_bind(r.ttft_ms)
-                .push_bind(&r.cache_status)
-                .push_bind(r.stream)
-                .push_bind(r.request_body.as_deref())
-                .push_bind(r.response_body.as_deref())
-                .push_bind(Json(&r.tags));
-        });
-        qb.push(" ON CONFLICT (request_id) DO NOTHING");
-        inserted += qb.build().execute(&mut *tx).await?.rows_affected();
+        let sql = batch_insert_sql(
+            &SQL,
+            concat!("INSERT INTO request_log (", log_columns!(), ")"),
+            COLUMNS,
+            chunk.len(),
+            " ON CONFLICT (request_id) DO NOTHING",
+        );
+        // Column names and numbered placeholders only: every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(&r.request_id)
+                .bind(r.ts)
+                .bind(r.key_id.as_deref())
+                .bind(r.team_id.as_deref())
+                .bind(r.user.as_deref())
+                .bind(&r.model_requested)
+                .bind(r.model_served.as_deref())
+                .bind(r.provider.as_deref())
+                .bind(i32::try_from(r.attempts).unwrap_or(i32::MAX))
+                .bind(i32::from(r.status))
+                .bind(r.error_class.as_deref())
+                .bind(r.input_tokens)
+                .bind(r.output_tokens)
+                .bind(r.cost_micros)
+                .bind(r.latency_ms)
+                .bind(r.ttft_ms)
+                .bind(&r.cache_status)
+                .bind(r.stream)
+                .bind(r.request_body.as_deref())
+                .bind(r.response_body.as_deref())
+                .bind(Json(&r.tags));
+        }
+        inserted += q.execute(&mut *tx).await?.rows_affected();
     }
     tx.commit().await?;
     Ok(inserted)

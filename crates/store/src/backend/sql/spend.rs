@@ -3,7 +3,10 @@
 use sqlx::types::Json;
 use sqlx::Row as _;
 
-use super::{begin_write, push_eq, shaped_chunks, Builder, Pool, DIALECT};
+use super::{
+    batch_insert_sql, begin_write, push_eq, shaped_chunks, Builder, Pool, ShapeCache, BATCH_SHAPES,
+    DIALECT,
+};
 use crate::error::StoreError;
 use crate::records::{GroupBy, SpendFilter, SpendGroup, SpendRow, SpendScope};
 
@@ -17,31 +20,38 @@ pub(super) async fn insert(pool: &Pool, rows: &[SpendRow]) -> Result<u64, StoreE
     }
     let mut tx = begin_write(pool).await?;
     let mut inserted = 0;
+    static SQL: ShapeCache = [const { std::sync::OnceLock::new() }; BATCH_SHAPES.len()];
     for chunk in shaped_chunks(rows) {
-        let mut qb = Builder::new(
+        let sql = batch_insert_sql(
+            &SQL,
             "INSERT INTO spend_ledger (request_id, ts, key_id, team_id, user_id, end_user, model, \
              provider, upstream_model, tags, input_tokens, output_tokens, cached_tokens, \
-             reasoning_tokens, cost_micros) ",
+             reasoning_tokens, cost_micros)",
+            COLUMNS,
+            chunk.len(),
+            " ON CONFLICT (request_id) DO NOTHING",
         );
-        qb.push_values(chunk, |mut row, r| {
-            row.push_bind(&r.request_id)
-                .push_bind(r.ts)
-                .push_bind(r.key_id.as_deref())
-                .push_bind(r.team_id.as_deref())
-                .push_bind(r.user.as_deref())
-                .push_bind(r.end_user.as_deref())
-                .push_bind(&r.model)
-                .push_bind(&r.provider)
-                .push_bind(&r.upstream_model)
-                .push_bind(Json(&r.tags))
-                .push_bind(r.input_tokens)
-                .push_bind(r.output_tokens)
-                .push_bind(r.cached_tokens)
-                .push_bind(r.reasoning_tokens)
-                .push_bind(r.cost_micros);
-        });
-        qb.push(" ON CONFLICT (request_id) DO NOTHING");
-        inserted += qb.build().execute(&mut *tx).await?.rows_affected();
+        // Column names and numbered placeholders only: every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(&r.request_id)
+                .bind(r.ts)
+                .bind(r.key_id.as_deref())
+                .bind(r.team_id.as_deref())
+                .bind(r.user.as_deref())
+                .bind(r.end_user.as_deref())
+                .bind(&r.model)
+                .bind(&r.provider)
+                .bind(&r.upstream_model)
+                .bind(Json(&r.tags))
+                .bind(r.input_tokens)
+                .bind(r.output_tokens)
+                .bind(r.cached_tokens)
+                .bind(r.reasoning_tokens)
+                .bind(r.cost_micros);
+        }
+        inserted += q.execute(&mut *tx).await?.rows_affected();
     }
     tx.commit().await?;
     Ok(inserted)
