@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
-use switchyard_providers::client::HttpClient;
+use switchyard_providers::client::{ClientError, HttpClient};
 use switchyard_providers::WireRequest;
 use switchyard_types::{ErrorClass, GatewayError};
 
@@ -84,7 +84,7 @@ impl Transport {
                 let mut request = builder.body(Full::new(req.body)).map_err(|_| {
                     GatewayError::internal(format!("invalid upstream URL for provider {provider}"))
                 })?;
-                set_host(&mut request);
+                switchyard_providers::client::set_host(&mut request);
                 let resp =
                     match tokio::time::timeout(timeouts.first_byte, client.send(request)).await {
                         Err(_) => {
@@ -121,37 +121,7 @@ impl Transport {
     }
 }
 
-/// Sets `Host` from the URL's authority when the adapter did not set it: the value hyper's
-/// client would set (the host, and the port unless it is the scheme's default), built from the
-/// authority's text instead of formatted anew on every request.
-fn set_host<B>(request: &mut http::Request<B>) {
-    if request.headers().contains_key(http::header::HOST) {
-        return;
-    }
-    let uri = request.uri();
-    let Some(authority) = uri.authority() else {
-        return;
-    };
-    let text = authority.as_str();
-    if text.contains('@') {
-        // Credentials in the URL: leave it to hyper, which drops them.
-        return;
-    }
-    let default_port = match uri.scheme_str() {
-        Some("https") => Some(443),
-        Some("http") => Some(80),
-        _ => None,
-    };
-    let value = match authority.port_u16() {
-        Some(port) if Some(port) == default_port => HeaderValue::from_str(authority.host()),
-        _ => HeaderValue::from_str(text),
-    };
-    if let Ok(v) = value {
-        request.headers_mut().insert(http::header::HOST, v);
-    }
-}
-
-fn send_error(provider: &str, e: &hyper_util_error::Error) -> GatewayError {
+fn send_error(provider: &str, e: &ClientError) -> GatewayError {
     use std::error::Error as _;
     // The error chain names hosts and OS errors, never headers (where the key is).
     let mut detail = e.to_string();
@@ -183,11 +153,6 @@ fn send_error(provider: &str, e: &hyper_util_error::Error) -> GatewayError {
             format!("request to provider {provider} failed: {detail}"),
         )
     }
-}
-
-/// Re-export of the client error type, so this module names it once.
-mod hyper_util_error {
-    pub use hyper_util::client::legacy::Error;
 }
 
 /// Reads a whole (non-streaming) body, bounded by `limit` bytes and `deadline`.
@@ -233,50 +198,5 @@ pub async fn collect_body(
                 timeout.as_millis()
             ),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::set_host;
-
-    fn host_for(url: &str, preset: Option<&str>) -> Option<String> {
-        let mut b = http::Request::builder().uri(url);
-        if let Some(h) = preset {
-            b = b.header(http::header::HOST, h);
-        }
-        let mut req = b.body(()).unwrap();
-        set_host(&mut req);
-        req.headers()
-            .get(http::header::HOST)
-            .map(|v| v.to_str().unwrap().to_string())
-    }
-
-    /// The same Host hyper's client would send; a Host the adapter set is kept.
-    #[test]
-    fn host_is_the_authority_without_a_default_port() {
-        assert_eq!(
-            host_for("http://127.0.0.1:8000/v1/x", None).as_deref(),
-            Some("127.0.0.1:8000")
-        );
-        assert_eq!(
-            host_for("https://api.openai.com/v1/x", None).as_deref(),
-            Some("api.openai.com")
-        );
-        assert_eq!(
-            host_for("https://api.openai.com:443/v1", None).as_deref(),
-            Some("api.openai.com")
-        );
-        assert_eq!(host_for("http://h:80/", None).as_deref(), Some("h"));
-        assert_eq!(host_for("https://h:80/", None).as_deref(), Some("h:80"));
-        assert_eq!(
-            host_for("http://[::1]:9000/", None).as_deref(),
-            Some("[::1]:9000")
-        );
-        assert_eq!(host_for("http://u:p@h:9000/", None), None);
-        assert_eq!(
-            host_for("https://a.example/", Some("b.example")).as_deref(),
-            Some("b.example")
-        );
     }
 }
