@@ -20,23 +20,21 @@ use serde_json::json;
 use switchyard_policy::{Permit, SoftBudgetNotice};
 use switchyard_providers::client::HttpClient;
 use switchyard_store::{LogRow, SpendRow, Store};
+
+use crate::meter::RequestFacts;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// One finished request.
 pub struct LedgerRecord {
-    pub spend: Option<SpendRow>,
-    /// `None` when the request log is off (`governance.request_log: false`).
-    pub log: Option<LogRow>,
+    /// What the rows are built from (by the writer, off the request path).
+    pub facts: Option<RequestFacts>,
     pub permit: Option<Permit>,
     pub actual_tokens: u64,
     pub cost_micros: u64,
 }
 
-struct Rows {
-    spend: Option<SpendRow>,
-    log: Option<LogRow>,
-}
+struct Rows(RequestFacts);
 
 pub struct Ledger {
     tx: mpsc::Sender<LedgerRecord>,
@@ -76,14 +74,10 @@ impl Ledger {
                         }
                     }
                 }
-                if rec.spend.is_none() && rec.log.is_none() {
+                let Some(facts) = rec.facts else {
                     continue;
-                }
-                let rows = Rows {
-                    spend: rec.spend,
-                    log: rec.log,
                 };
-                if rows_tx.try_send(rows).is_err() {
+                if rows_tx.try_send(Rows(facts)).is_err() {
                     dropped_s.inc();
                 }
             }
@@ -106,14 +100,10 @@ impl Ledger {
     pub fn record(&self, rec: LedgerRecord) {
         if rec.permit.is_none() {
             // Nothing to settle: skip the settler's hop.
-            if rec.spend.is_none() && rec.log.is_none() {
+            let Some(facts) = rec.facts else {
                 return;
-            }
-            let rows = Rows {
-                spend: rec.spend,
-                log: rec.log,
             };
-            if self.rows_tx.try_send(rows).is_err() {
+            if self.rows_tx.try_send(Rows(facts)).is_err() {
                 self.dropped.inc();
             }
             return;
@@ -161,9 +151,10 @@ async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Rows>, written
     loop {
         tokio::select! {
             r = rx.recv() => match r {
-                Some(rows) => {
-                    if let Some(s) = rows.spend { spend.push(s); }
-                    if let Some(l) = rows.log { logs.push(l); }
+                Some(Rows(facts)) => {
+                    let (s, l) = facts.into_rows();
+                    if let Some(s) = s { spend.push(s); }
+                    if let Some(l) = l { logs.push(l); }
                     if logs.len() >= BATCH || spend.len() >= BATCH {
                         flush(store.as_ref(), &mut spend, &mut logs, &written).await;
                     }

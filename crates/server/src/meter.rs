@@ -208,7 +208,6 @@ impl Meter {
                 }
             }
         }
-        self.write_ledger();
         tracing::debug!(
             request_id = %self.request_id,
             model = %self.model_label,
@@ -219,72 +218,128 @@ impl Meter {
             elapsed_ms = self.started.elapsed().as_millis() as u64,
             "request finished"
         );
+        self.write_ledger();
     }
 }
 
 impl Meter {
-    /// Hands the request's spend row, log row and permit to the ledger writer (no waiting).
+    /// Hands the request's record and permit to the ledger (no waiting). The spend and log rows
+    /// are built by the writer, after the response has gone out.
     fn write_ledger(&mut self) {
         let usage = self.usage.unwrap_or_default();
         let cost = self.cost_micros().unwrap_or(0);
-        let ts = switchyard_store::now_ms();
-        let a = std::mem::take(&mut self.attribution);
         let served = !self.provider.is_empty() && *self.provider != *"none";
-        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let spend = (served && self.usage.is_some()).then(|| SpendRow {
-            request_id: self.request_id.clone(),
-            ts,
-            key_id: a.key_id.clone(),
-            team_id: a.team_id.clone(),
-            user: a.user.clone(),
-            end_user: a.end_user.clone(),
-            model: self.model_label.to_string(),
-            provider: self.provider.to_string(),
-            upstream_model: self.upstream_model.clone(),
-            tags: a.tags.clone(),
-            input_tokens: as_i64(usage.prompt_tokens),
-            output_tokens: as_i64(usage.completion_tokens),
-            cached_tokens: as_i64(usage.cached_tokens),
-            reasoning_tokens: as_i64(usage.reasoning_tokens),
-            cost_micros: as_i64(cost),
-        });
-        let error = if self.aborted && self.error.is_none() {
-            Some("client_disconnected".to_string())
-        } else {
-            self.error.map(|c| c.as_str().to_string())
-        };
-        let log = self.app.settings.request_log.then(|| LogRow {
-            request_id: self.request_id.clone(),
-            ts,
-            key_id: a.key_id,
-            team_id: a.team_id,
-            user: a.user.or(a.end_user),
+        let now = Instant::now();
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let facts = RequestFacts {
+            request_id: std::mem::take(&mut self.request_id),
+            ts: switchyard_store::now_ms(),
+            attribution: std::mem::take(&mut self.attribution),
+            model: self.model_label.clone(),
+            provider: served.then(|| self.provider.clone()),
+            upstream_model: std::mem::take(&mut self.upstream_model),
+            usage: self.usage,
+            cost_micros: cost,
+            log: self.app.settings.request_log,
             model_requested: std::mem::take(&mut self.model_requested),
-            model_served: served.then(|| self.upstream_model.clone()),
-            provider: served.then(|| self.provider.to_string()),
             attempts: self.attempts,
             status: self.status,
-            error_class: error,
-            input_tokens: as_i64(usage.prompt_tokens),
-            output_tokens: as_i64(usage.completion_tokens),
-            cost_micros: as_i64(cost),
-            latency_ms: as_i64(self.started.elapsed().as_millis() as u64),
-            ttft_ms: self
-                .first_token
-                .map(|t| as_i64(t.duration_since(self.started).as_millis() as u64)),
-            cache_status: "none".into(),
+            error_class: if self.aborted && self.error.is_none() {
+                Some("client_disconnected")
+            } else {
+                self.error.map(ErrorClass::as_str)
+            },
+            latency_ms: ms(now.duration_since(self.started)),
+            ttft_ms: self.first_token.map(|t| ms(t.duration_since(self.started))),
             stream: self.stream,
             request_body: self.request_body.take(),
             response_body: self.response_body.take(),
-            tags: a.tags,
-        });
+        };
         self.app.ledger.record(LedgerRecord {
-            spend,
-            log,
+            facts: Some(facts),
             permit: self.permit.take(),
             actual_tokens: usage.total(),
             cost_micros: cost,
         });
+    }
+}
+
+/// What the spend ledger and request log record of one request, moved out of the meter as is.
+pub struct RequestFacts {
+    request_id: String,
+    ts: i64,
+    attribution: Attribution,
+    model: Label,
+    /// `None`: no provider served.
+    provider: Option<Label>,
+    upstream_model: String,
+    usage: Option<Usage>,
+    cost_micros: u64,
+    /// Whether the request log is on.
+    log: bool,
+    model_requested: String,
+    attempts: u32,
+    status: u16,
+    error_class: Option<&'static str>,
+    latency_ms: i64,
+    ttft_ms: Option<i64>,
+    stream: bool,
+    request_body: Option<String>,
+    response_body: Option<String>,
+}
+
+impl RequestFacts {
+    /// The spend row (when a provider served and reported usage) and the log row (when the
+    /// request log is on).
+    pub fn into_rows(self) -> (Option<SpendRow>, Option<LogRow>) {
+        let a = self.attribution;
+        let usage = self.usage.unwrap_or_default();
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let spend = match (&self.provider, self.usage.is_some()) {
+            (Some(provider), true) => Some(SpendRow {
+                request_id: self.request_id.clone(),
+                ts: self.ts,
+                key_id: a.key_id.clone(),
+                team_id: a.team_id.clone(),
+                user: a.user.clone(),
+                end_user: a.end_user.clone(),
+                model: self.model.to_string(),
+                provider: provider.to_string(),
+                upstream_model: self.upstream_model.clone(),
+                tags: a.tags.clone(),
+                input_tokens: as_i64(usage.prompt_tokens),
+                output_tokens: as_i64(usage.completion_tokens),
+                cached_tokens: as_i64(usage.cached_tokens),
+                reasoning_tokens: as_i64(usage.reasoning_tokens),
+                cost_micros: as_i64(self.cost_micros),
+            }),
+            _ => None,
+        };
+        let served = self.provider.is_some();
+        let log = self.log.then(|| LogRow {
+            request_id: self.request_id,
+            ts: self.ts,
+            key_id: a.key_id,
+            team_id: a.team_id,
+            user: a.user.or(a.end_user),
+            model_requested: self.model_requested,
+            model_served: served.then_some(self.upstream_model),
+            provider: self.provider.map(|p| p.to_string()),
+            attempts: self.attempts,
+            status: self.status,
+            error_class: self.error_class.map(str::to_string),
+            input_tokens: as_i64(usage.prompt_tokens),
+            output_tokens: as_i64(usage.completion_tokens),
+            cost_micros: as_i64(self.cost_micros),
+            latency_ms: self.latency_ms,
+            ttft_ms: self.ttft_ms,
+            cache_status: "none".into(),
+            stream: self.stream,
+            request_body: self.request_body,
+            response_body: self.response_body,
+            tags: a.tags,
+        });
+        (spend, log)
     }
 }
 
