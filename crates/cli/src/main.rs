@@ -10,6 +10,10 @@ use switchyard_config::{Config, ConfigError};
 
 mod keys;
 
+/// mimalloc instead of glibc's malloc: fewer instructions per request (see Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "switchyard",
