@@ -202,7 +202,7 @@ impl From<UsageWire> for Usage {
 /// Usage from a complete OpenAI-shaped JSON response (chat or embeddings), without a tree:
 /// only the top-level `usage` member is parsed.
 pub fn usage_of_body(body: &[u8]) -> Option<Usage> {
-    let raw = top_level_member(body, b"usage")?;
+    let raw = usage_member(body)?;
     serde_json::from_slice::<Option<UsageWire>>(raw)
         .ok()?
         .map(Usage::from)
@@ -243,6 +243,58 @@ pub fn top_level_member<'a>(body: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
             _ => return None,
         }
     }
+}
+
+/// The top-level `usage` member's value: looked for at the end of the body first, where OpenAI
+/// and Anthropic put it (the choices or content before it are then never scanned), else with the
+/// forward scan.
+fn usage_member(body: &[u8]) -> Option<&[u8]> {
+    static USAGE_KEY: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b"\"usage\""));
+    last_member_with(body, &USAGE_KEY).or_else(|| top_level_member(body, b"usage"))
+}
+
+/// The value of the member named `quoted_key` (with its quotes) when it is the last member of
+/// the top-level object, found from the end. For valid JSON the checks make it exact: the
+/// candidate key is preceded by `{` or `,` (so its quote opens a string rather than sitting
+/// inside one, where it would be escaped), followed by `:` and a value that ends right before
+/// the final `}` (so it belongs to the outermost object). `None` when any check fails; the
+/// caller then scans forward.
+pub fn last_member<'a>(body: &'a [u8], quoted_key: &[u8]) -> Option<&'a [u8]> {
+    last_member_with(body, &memchr::memmem::FinderRev::new(quoted_key))
+}
+
+/// [`last_member`] with the key's searcher built once by the caller.
+fn last_member_with<'a>(
+    body: &'a [u8],
+    quoted_key: &memchr::memmem::FinderRev<'_>,
+) -> Option<&'a [u8]> {
+    if body.get(skip_ws(body, 0)) != Some(&b'{') {
+        return None;
+    }
+    let mut end = body.len();
+    while end > 0 && matches!(body[end - 1], b' ' | b'\n' | b'\r' | b'\t') {
+        end -= 1;
+    }
+    let close = end.checked_sub(1)?;
+    if body[close] != b'}' {
+        return None;
+    }
+    let at = quoted_key.rfind(&body[..close])?;
+    let mut before = at;
+    while before > 0 && matches!(body[before - 1], b' ' | b'\n' | b'\r' | b'\t') {
+        before -= 1;
+    }
+    if !matches!(body.get(before.checked_sub(1)?), Some(b',' | b'{')) {
+        return None;
+    }
+    let colon = skip_ws(body, at + quoted_key.needle().len());
+    if body.get(colon) != Some(&b':') {
+        return None;
+    }
+    let start = skip_ws(body, colon + 1);
+    let value_end = value_end(body, start)?;
+    (value_end <= close && skip_ws(body, value_end) == close).then(|| &body[start..value_end])
 }
 
 fn skip_ws(body: &[u8], mut i: usize) -> usize {
@@ -483,7 +535,7 @@ impl AnthropicStreamTap {
 
 /// Usage from a complete Anthropic `message` JSON, without a tree.
 pub fn anthropic_usage_of_body(body: &[u8]) -> Option<Usage> {
-    let raw = top_level_member(body, b"usage")?;
+    let raw = usage_member(body)?;
     serde_json::from_slice::<Option<switchyard_providers::anthropic::WireUsage>>(raw)
         .ok()?
         .map(|u| u.to_canonical())
@@ -612,6 +664,40 @@ mod tests {
         assert!(text.starts_with("data: {\"id\":\"1\""));
     }
 
+    /// Looking from the end agrees with the forward scan whenever it answers, and declines
+    /// (leaving the forward scan to answer) when the last `"usage"` is nested, quoted, not the
+    /// last member, or the body is not an object.
+    #[test]
+    fn last_member_agrees_with_the_forward_scan_or_declines() {
+        let cases: &[(&[u8], bool)] = &[
+            (br#"{"a":1,"usage":{"prompt_tokens":1}}"#, true),
+            (b"{ \"usage\" :\t{\"prompt_tokens\":2} }\n", true),
+            (br#"{"usage":null}"#, true),
+            (
+                br#"{"usage":{"prompt_tokens":1},"b":{"usage":{"prompt_tokens":9}}}"#,
+                false,
+            ),
+            (
+                br#"{"usage":{"prompt_tokens":1},"b":"x\"usage\":{}"}"#,
+                false,
+            ),
+            (br#"{"b":["usage"],"usage":3,"c":1}"#, false),
+            (br#"{"b":"usage","c":{"usage":2}}"#, false),
+            (br#"["usage",{"usage":1}]"#, false),
+            (br#"{"b":[{"usage":1}]}"#, false),
+            (br#"{"usage":{"prompt_tokens":1}"#, false),
+            (b"", false),
+        ];
+        for (body, from_end) in cases {
+            let text = String::from_utf8_lossy(body);
+            let back = last_member(body, b"\"usage\"");
+            assert_eq!(back.is_some(), *from_end, "{text}");
+            if let Some(v) = back {
+                assert_eq!(Some(v), top_level_member(body, b"usage"), "{text}");
+            }
+        }
+    }
+
     #[test]
     fn usage_from_body() {
         let u = usage_of_body(br#"{"id":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":2}}}"#).unwrap();
@@ -656,6 +742,10 @@ mod tests {
             );
         }
         let an = br#"{"id":"m","content":[{"type":"text","text":"usage"}],"usage":{"input_tokens":5,"output_tokens":6}}"#;
+        assert!(
+            last_member(an, b"\"usage\"").is_some(),
+            "found from the end"
+        );
         let u = anthropic_usage_of_body(an).unwrap();
         assert_eq!((u.prompt_tokens, u.completion_tokens), (5, 6));
     }
