@@ -167,6 +167,15 @@ writes() {
   done
   echo "$n"
 }
+# stime alone (clock ticks spent in the kernel) summed over the given processes.
+sys_ticks() {
+  local t=0 p f
+  for p in "$@"; do
+    read -r -a f <"/proc/$p/stat"
+    t=$((t + f[14]))
+  done
+  echo "$t"
+}
 # utime+stime of the threads of PID whose name matches COMM_REGEX.
 thread_ticks() { # PID COMM_REGEX
   local t=0 d f c
@@ -207,11 +216,15 @@ measure() {
   if [ "$target" = switchyard ]; then d0=$(thread_ticks "$SY_PID" "$DB_THREADS"); fi
   local w0 w1
   w0=$(writes "${billed[@]}")
+  local s0 s1
+  s0=$(sys_ticks "${billed[@]}")
   c0=$(ticks "${billed[@]}"); u0=$(ticks "$UP_PID"); k0=$(child_ticks); b0=$(busy_ticks)
   t0=$(date +%s%N)
   line=$("${cmd[@]}" | grep '^BENCH') || die "$scen/$target: the load generator failed"
   t1=$(date +%s%N)
   c1=$(ticks "${billed[@]}"); u1=$(ticks "$UP_PID"); k1=$(child_ticks); b1=$(busy_ticks)
+  s1=$(sys_ticks "${billed[@]}")
+  R[$scen.$target.sys_ticks]=$((s1 - s0))
   w1=$(writes "${billed[@]}")
   R[$scen.$target.writes]=$((w1 - w0))
   if [ "$target" = switchyard ]; then d1=$(thread_ticks "$SY_PID" "$DB_THREADS"); fi
@@ -330,7 +343,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
 fi
 
 # ---------------------------------------------------------------- report
-us_per_req() { # SCENARIO TARGET [upstream|db]
+us_per_req() { # SCENARIO TARGET [upstream|db|sys]
   calc "${R[$1.$2.${3:-cpu}_ticks]} * 1e6 / $CLK_TCK / ${R[$1.$2.requests]}"
 }
 added() { int "${R[$1.$2.$3]} - ${R[$1.direct.$3]}"; }
@@ -407,6 +420,7 @@ $(row3 "Stream, c=1, whole stream p50" stream_c1 total_p50_us added)
 $(row3 "Stream, c=1, whole stream max" stream_c1 total_max_us)
 | CPU per request, JSON c=32 | — | $(us_per_req json_c32 nginx) | $SY_JSON_CPU |
 | CPU per request, stream c=32 | — | $(us_per_req stream_c32 nginx) | $SY_STREAM_CPU |
+| … of which in the kernel (system time), JSON c=32 | — | $(us_per_req json_c32 nginx sys) | $(us_per_req json_c32 switchyard sys) |
 | … of which Switchyard's SQLite threads, JSON / stream c=32 | — | — | $(us_per_req json_c32 switchyard db) / $(us_per_req stream_c32 switchyard db) |
 | write syscalls per streamed response (c=1; to client and upstream) | — | $(calc "${R[stream_c1.nginx.writes]} / ($STREAM_REQUESTS + $STREAM_WARMUP)") | $(calc "${R[stream_c1.switchyard.writes]} / ($STREAM_REQUESTS + $STREAM_WARMUP)") |
 | CPU per request of the fake upstream, JSON c=32 | $(us_per_req json_c32 direct upstream) | $(us_per_req json_c32 nginx upstream) | $(us_per_req json_c32 switchyard upstream) |
