@@ -25,7 +25,10 @@ static NONE: LazyLock<Label> = LazyLock::new(|| Label::from("none"));
 pub struct Meter {
     app: Arc<AppState>,
     pub endpoint: Endpoint,
+    /// The id the response carries (the client's `x-request-id` when it sent one).
     pub request_id: String,
+    /// `request_id` came from the client: the ledger rows get an id of their own.
+    id_from_client: bool,
     pub started: Instant,
     pub model_label: Label,
     pub provider: Label,
@@ -52,7 +55,12 @@ pub struct Meter {
 }
 
 impl Meter {
-    pub fn start(app: Arc<AppState>, endpoint: Endpoint, request_id: String) -> Self {
+    pub fn start(
+        app: Arc<AppState>,
+        endpoint: Endpoint,
+        request_id: String,
+        id_from_client: bool,
+    ) -> Self {
         app.metrics
             .in_flight
             .get_or_create(&EndpointLabels { endpoint })
@@ -61,6 +69,7 @@ impl Meter {
             app,
             endpoint,
             request_id,
+            id_from_client,
             started: Instant::now(),
             model_label: UNKNOWN.clone(),
             provider: NONE.clone(),
@@ -131,6 +140,7 @@ impl Meter {
             app: self.app.clone(),
             endpoint: self.endpoint,
             request_id: String::new(),
+            id_from_client: false,
             started: self.started,
             model_label: self.model_label.clone(),
             provider: self.provider.clone(),
@@ -231,8 +241,19 @@ impl Meter {
         let served = !self.provider.is_empty() && *self.provider != *"none";
         let now = Instant::now();
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        // A client's id may repeat: the rows are keyed by an id of the gateway's own (with the
+        // client's kept beside it), so a repeated id never hides a request's spend.
+        let (request_id, client_request_id) = if self.id_from_client {
+            (
+                crate::pipeline::new_request_id(),
+                Some(std::mem::take(&mut self.request_id)),
+            )
+        } else {
+            (std::mem::take(&mut self.request_id), None)
+        };
         let facts = RequestFacts {
-            request_id: std::mem::take(&mut self.request_id),
+            request_id,
+            client_request_id,
             ts: switchyard_store::now_ms(),
             attribution: std::mem::take(&mut self.attribution),
             model: self.model_label.clone(),
@@ -267,6 +288,7 @@ impl Meter {
 /// What the spend ledger and request log record of one request, moved out of the meter as is.
 pub struct RequestFacts {
     request_id: String,
+    client_request_id: Option<String>,
     ts: i64,
     attribution: Attribution,
     model: Label,
@@ -318,6 +340,7 @@ impl RequestFacts {
         let served = self.provider.is_some();
         let log = self.log.then(|| LogRow {
             request_id: self.request_id,
+            client_request_id: self.client_request_id,
             ts: self.ts,
             key_id: a.key_id,
             team_id: a.team_id,

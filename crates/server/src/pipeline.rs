@@ -71,12 +71,18 @@ impl Api {
 
 /// The request id: the client's `x-request-id` when it is sane, else a new one.
 pub fn request_id(headers: &HeaderMap) -> String {
+    client_request_id(headers).unwrap_or_else(new_request_id)
+}
+
+/// The client's `x-request-id` when it is sane (1–128 visible ASCII characters). It is echoed
+/// back, but it is not unique (clients and retrying proxies repeat ids), so the spend ledger and
+/// request log key their rows by an id of the gateway's own and keep the client's beside it.
+pub fn client_request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
-        .unwrap_or_else(new_request_id)
 }
 
 /// A new request id, `req_` + the time in milliseconds (12 hex digits) + 64 random bits (16 hex
@@ -196,9 +202,11 @@ pub(crate) struct Served {
 
 /// Entry point for every API request.
 pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body) -> Response {
-    let rid = request_id(&headers);
+    let client_rid = client_request_id(&headers);
+    let from_client = client_rid.is_some();
+    let rid = client_rid.unwrap_or_else(new_request_id);
     let dialect = api.dialect();
-    let mut meter = Meter::start(app.clone(), api.endpoint(), rid.clone());
+    let mut meter = Meter::start(app.clone(), api.endpoint(), rid.clone(), from_client);
     match run(&app, api, &headers, body, &mut meter).await {
         Ok(resp) => resp,
         Err(Refused {
@@ -720,8 +728,15 @@ fn put(h: &mut HeaderMap, name: impl http::header::IntoHeaderName, value: &str) 
 /// (pass-through); any other model is counted with the tokenizer (an estimate for non-OpenAI
 /// models, documented as such).
 pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let rid = request_id(&headers);
-    let mut meter = Meter::start(app.clone(), Endpoint::count_tokens, rid.clone());
+    let client_rid = client_request_id(&headers);
+    let from_client = client_rid.is_some();
+    let rid = client_rid.unwrap_or_else(new_request_id);
+    let mut meter = Meter::start(
+        app.clone(),
+        Endpoint::count_tokens,
+        rid.clone(),
+        from_client,
+    );
     let result: Result<Response, GatewayError> = async {
         auth::authenticate(&app, &headers, Dialect::Anthropic).await?;
         let bytes = read_body(&headers, body, app.max_body_bytes).await?;

@@ -453,6 +453,7 @@ mod tests {
             Arc::new(app),
             switchyard_telemetry::Endpoint::chat_completions,
             "req_test".into(),
+            false,
         )
     }
 

@@ -278,6 +278,7 @@ async fn spend_rejects_bad_queries() {
 
 fn log(id: &str, ts: i64, key: &str, team: Option<&str>, model: &str, status: u16) -> LogRow {
     LogRow {
+        client_request_id: None,
         request_id: id.into(),
         ts,
         key_id: Some(key.into()),
@@ -367,6 +368,9 @@ async fn logs_filter_and_paginate() {
     let r = a.get("/admin/logs?status=429", MASTER).await;
     assert_eq!(only(&r.json), ["req_3"]);
     assert_eq!(r.json["rows"][0]["error_class"], "rate_limited");
+    let r = a.get("/admin/logs?request_id=req_3", MASTER).await;
+    assert_eq!(only(&r.json), ["req_3"]);
+    assert_eq!(r.json["rows"][0]["client_request_id"], Value::Null);
     let r = a.get("/admin/logs?model=claude", MASTER).await;
     assert_eq!(only(&r.json), ["req_6", "req_5"]);
     let r = a

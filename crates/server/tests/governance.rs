@@ -665,3 +665,64 @@ async fn the_request_log_can_be_switched_off_while_spend_is_still_recorded() {
         .unwrap();
     assert_eq!(total, 43);
 }
+
+/// A client (or a retrying proxy) that sends the same `x-request-id` twice is charged twice:
+/// the id is echoed back each time, but the ledger and log rows are keyed by the gateway's own
+/// ids, with the client's kept beside them (before, the second request's rows were dropped as
+/// duplicates and its spend went unrecorded).
+#[tokio::test]
+async fn a_repeated_client_request_id_is_still_charged_every_time() {
+    let fake = upstream(2).await;
+    let g = gateway(&config(&fake.url(), "")).await;
+    let (secret, key_id) = make_key(&g, KeySpec::default()).await;
+    for _ in 0..2 {
+        let resp = chat(&g, &secret, "smart", &[("x-request-id", "client-retry-7")]).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["x-request-id"], "client-retry-7");
+    }
+    // A request without an id of its own gets one, used for its rows too.
+    let resp = chat(&g, &secret, "smart", &[]).await;
+    let own_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    settle().await;
+    let total = g
+        .state
+        .store
+        .spend_total(
+            &switchyard_store::SpendScope::Key(key_id),
+            0,
+            switchyard_store::now_ms() + 1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 3 * 43, "every request charged");
+    let repeated = LogFilter {
+        request_id: Some("client-retry-7".into()),
+        ..LogFilter::default()
+    };
+    let rows = g
+        .state
+        .store
+        .query_logs(&repeated, None, 10)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_ne!(rows[0].request_id, rows[1].request_id);
+    for row in &rows {
+        assert_eq!(row.client_request_id.as_deref(), Some("client-retry-7"));
+        assert!(row.request_id.starts_with("req_"), "{}", row.request_id);
+    }
+    let newest = g
+        .state
+        .store
+        .get_log("client-retry-7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(newest.request_id, rows[0].request_id);
+    let own = g.state.store.get_log(&own_id).await.unwrap().unwrap();
+    assert_eq!(
+        (own.request_id.as_str(), own.client_request_id),
+        (own_id.as_str(), None)
+    );
+}

@@ -43,6 +43,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_partial_attribution_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0002_partial_attribution_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        name: "client_request_id",
+        sqlite: include_str!("../migrations/sqlite/0003_client_request_id.sql"),
+        postgres: include_str!("../migrations/postgres/0003_client_request_id.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -126,7 +126,11 @@ pub enum SpendScope {
 /// One request in the request log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogRow {
+    /// The gateway's own id for the request: unique per row.
     pub request_id: String,
+    /// The `x-request-id` the client sent, when it sent one (echoed in the response; not unique:
+    /// clients and retrying proxies may repeat it). `request_id` is then the gateway's.
+    pub client_request_id: Option<String>,
     pub ts: i64,
     pub key_id: Option<String>,
     pub team_id: Option<String>,
@@ -154,6 +158,8 @@ pub struct LogRow {
 /// Filters for [`crate::Store::query_logs`]; every set field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {
+    /// Matches the gateway's request id or the id the client sent.
+    pub request_id: Option<String>,
     pub key_id: Option<String>,
     pub team_id: Option<String>,
     /// Matches the model asked for or the model served.

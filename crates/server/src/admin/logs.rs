@@ -14,6 +14,7 @@ use super::Ctx;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LogQuery {
+    request_id: Option<String>,
     key_id: Option<String>,
     team_id: Option<String>,
     model: Option<String>,
@@ -29,6 +30,9 @@ struct LogQuery {
 #[derive(Debug, Serialize)]
 pub struct LogView {
     pub request_id: String,
+    /// The `x-request-id` the client sent (null when it sent none; the gateway's own id is
+    /// `request_id`).
+    pub client_request_id: Option<String>,
     pub ts: String,
     pub key_id: Option<String>,
     pub team_id: Option<String>,
@@ -57,6 +61,7 @@ impl LogView {
     fn new(row: LogRow, with_payloads: bool) -> Self {
         LogView {
             request_id: row.request_id,
+            client_request_id: row.client_request_id,
             ts: rfc3339(row.ts),
             key_id: row.key_id,
             team_id: row.team_id,
@@ -104,6 +109,7 @@ pub async fn list(ctx: Ctx) -> Result<Response, GatewayError> {
     input::check_range(from_ms, to_ms)?;
     let limit = input::parse_limit(q.limit, 100, switchyard_store::MAX_PAGE_LIMIT)?;
     let filter = LogFilter {
+        request_id: present(q.request_id),
         key_id: present(q.key_id),
         team_id: ctx.caller.scoped_team_filter(present(q.team_id))?,
         model: present(q.model),

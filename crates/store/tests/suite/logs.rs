@@ -8,6 +8,7 @@ const T0: i64 = 1_710_028_800_000;
 
 fn log(id: &str, ts: i64) -> LogRow {
     LogRow {
+        client_request_id: None,
         request_id: id.into(),
         ts,
         key_id: Some("key_a".into()),
@@ -42,6 +43,8 @@ fn fixture() -> Vec<LogRow> {
             ..log("a", T0)
         },
         LogRow {
+            // b and c carried the same x-request-id from their client.
+            client_request_id: Some("client-1".into()),
             status: 429,
             error_class: Some("rate_limited".into()),
             model_served: None,
@@ -52,6 +55,7 @@ fn fixture() -> Vec<LogRow> {
             ..log("b", T0 + 10)
         },
         LogRow {
+            client_request_id: Some("client-1".into()),
             model_requested: "fast".into(),
             model_served: Some("claude-haiku".into()),
             provider: Some("anthropic".into()),
@@ -144,6 +148,25 @@ pub async fn log_roundtrip_and_filters(store: Arc<dyn Store>) {
         ..LogFilter::default()
     };
     assert_eq!(ids(&query(combined).await), ["a"]);
+    // A request id matches the gateway's id or the one the client sent (which may repeat).
+    let by_client_id = LogFilter {
+        request_id: Some("client-1".into()),
+        ..LogFilter::default()
+    };
+    assert_eq!(ids(&query(by_client_id).await), ["c", "b"]);
+    let by_own_id = LogFilter {
+        request_id: Some("b".into()),
+        ..LogFilter::default()
+    };
+    assert_eq!(ids(&query(by_own_id).await), ["b"]);
+    // One request: by its own id, else the newest that carried the client's id.
+    let one = |id: &'static str| {
+        let store = store.clone();
+        async move { store.get_log(id).await.unwrap().map(|r| r.request_id) }
+    };
+    assert_eq!(one("b").await.as_deref(), Some("b"));
+    assert_eq!(one("client-1").await.as_deref(), Some("c"));
+    assert_eq!(one("client-2").await, None);
 
     for bad in ["garbage", "bDE6eDp5"] {
         let err = store
@@ -158,6 +181,7 @@ pub async fn log_pagination_has_no_duplicates_or_gaps(store: Arc<dyn Store>) {
     // 1,000 rows, five per millisecond, inserted in shuffled batches.
     let mut rows: Vec<LogRow> = (0..1_000)
         .map(|i| LogRow {
+            client_request_id: None,
             key_id: Some(if i % 3 == 0 { "key_x" } else { "key_y" }.into()),
             ..log(&format!("req-{:04}", (i * 7_919) % 1_000), T0 + i / 5)
         })

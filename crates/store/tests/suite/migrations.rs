@@ -29,13 +29,13 @@ pub async fn migrations_are_idempotent_and_concurrent_safe(db: TestDb) {
         db.raw_execute("UPDATE switchyard_migrations SET name = name")
             .await
             .unwrap(),
-        2,
+        3,
         "every version recorded once"
     );
 }
 
-/// The attribution indexes are partial (rows without the attribute are not indexed), and the
-/// lookups the store makes still use them.
+/// The attribution indexes (and the client request id's) are partial (rows without the
+/// attribute are not indexed), and the lookups the store makes still use them.
 pub async fn attribution_lookups_use_the_partial_indexes(db: TestDb) {
     db.connect().await.close().await;
     for (query, index) in [
@@ -45,6 +45,7 @@ pub async fn attribution_lookups_use_the_partial_indexes(db: TestDb) {
         ("SELECT SUM(cost_micros) FROM spend_ledger WHERE end_user = 'e' AND ts >= 0 AND ts < 9", "spend_ledger_end_user"),
         ("SELECT request_id FROM request_log WHERE key_id = 'k' ORDER BY ts DESC, request_id DESC LIMIT 5", "request_log_key"),
         ("SELECT request_id FROM request_log WHERE team_id = 't' ORDER BY ts DESC, request_id DESC LIMIT 5", "request_log_team"),
+        ("SELECT request_id FROM request_log WHERE client_request_id = 'c' ORDER BY ts DESC, request_id DESC LIMIT 5", "request_log_client_request_id"),
     ] {
         let plan = db.plan(query).await.unwrap();
         assert!(plan.contains(index), "{query}\n{plan}");

@@ -421,6 +421,7 @@ pub async fn concurrent_batch_inserts(store: Arc<dyn Store>) {
 
 fn log_for(s: &SpendRow) -> LogRow {
     LogRow {
+        client_request_id: None,
         request_id: s.request_id.clone(),
         ts: s.ts,
         key_id: s.key_id.clone(),

@@ -15,10 +15,10 @@ macro_rules! log_columns {
     () => {
         "request_id, ts, key_id, team_id, user_id, model_requested, model_served, provider, \
          attempts, status, error_class, input_tokens, output_tokens, cost_micros, latency_ms, \
-         ttft_ms, cache_status, stream, request_body, response_body, tags"
+         ttft_ms, cache_status, stream, request_body, response_body, tags, client_request_id"
     };
 }
-const COLUMNS: usize = 21;
+const COLUMNS: usize = 22;
 // The largest batch statement stays below SQLite's limit of 32 766 bound parameters.
 const _: () = assert!(super::BATCH_SHAPES[0] * COLUMNS <= 32_766);
 /// Rows deleted per statement when pruning: short write locks, steady progress.
@@ -29,6 +29,7 @@ fn from_row(row: &Row) -> Result<LogRow, StoreError> {
     let status: i32 = row.try_get("status")?;
     Ok(LogRow {
         request_id: row.try_get("request_id")?,
+        client_request_id: row.try_get("client_request_id")?,
         ts: row.try_get("ts")?,
         key_id: row.try_get("key_id")?,
         team_id: row.try_get("team_id")?,
@@ -93,7 +94,8 @@ pub(super) async fn insert(pool: &Pool, rows: &[LogRow]) -> Result<u64, StoreErr
                 .bind(r.stream)
                 .bind(r.request_body.as_deref())
                 .bind(r.response_body.as_deref())
-                .bind(Json(&r.tags));
+                .bind(Json(&r.tags))
+                .bind(r.client_request_id.as_deref());
         }
         inserted += q.execute(&mut *tx).await?.rows_affected();
     }
@@ -101,6 +103,7 @@ pub(super) async fn insert(pool: &Pool, rows: &[LogRow]) -> Result<u64, StoreErr
     Ok(inserted)
 }
 
+/// The row with this request id, else the newest row whose client sent this id.
 pub(super) async fn get(pool: &Pool, request_id: &str) -> Result<Option<LogRow>, StoreError> {
     let row = sqlx::query(concat!(
         "SELECT ",
@@ -110,6 +113,20 @@ pub(super) async fn get(pool: &Pool, request_id: &str) -> Result<Option<LogRow>,
     .bind(request_id)
     .fetch_optional(pool)
     .await?;
+    let row = match row {
+        Some(row) => Some(row),
+        None => {
+            sqlx::query(concat!(
+                "SELECT ",
+                log_columns!(),
+                " FROM request_log WHERE client_request_id = $1 \
+                 ORDER BY ts DESC, request_id DESC LIMIT 1"
+            ))
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await?
+        }
+    };
     row.as_ref().map(from_row).transpose()
 }
 
@@ -128,6 +145,10 @@ pub(super) async fn query(
         log_columns!(),
         " FROM request_log WHERE 1 = 1"
     ));
+    if let Some(id) = &filter.request_id {
+        qb.push(" AND (request_id = ").push_bind(id);
+        qb.push(" OR client_request_id = ").push_bind(id).push(")");
+    }
     push_eq(&mut qb, "key_id", filter.key_id.as_deref());
     push_eq(&mut qb, "team_id", filter.team_id.as_deref());
     if let Some(model) = &filter.model {
