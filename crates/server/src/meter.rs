@@ -6,14 +6,14 @@ use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use switchyard_telemetry::{
-    Endpoint, EndpointLabels, ErrorLabel, Label, ModelLabels, ProviderLabels, RequestLabels,
+    Endpoint, ErrorLabel, Label, ModelLabels, ProviderLabels, RequestLabels, ServedHandles,
     TokenKind, TokenLabels,
 };
 use switchyard_types::{ErrorClass, Usage};
 
 use crate::governance::Attribution;
 use crate::ledger::LedgerRecord;
-use crate::state::AppState;
+use crate::state::{AppState, Target};
 use switchyard_policy::Permit;
 use switchyard_pricing::Price;
 use switchyard_store::{LogRow, SpendRow};
@@ -51,6 +51,8 @@ pub struct Meter {
     /// Captured bodies for the request log (only when capture is on).
     pub request_body: Option<String>,
     pub response_body: Option<String>,
+    /// The serving target's kept metric series (see [`ServedHandles`]).
+    pub served: Option<Arc<ServedHandles>>,
     finished: bool,
 }
 
@@ -61,10 +63,7 @@ impl Meter {
         request_id: String,
         id_from_client: bool,
     ) -> Self {
-        app.metrics
-            .in_flight
-            .get_or_create(&EndpointLabels { endpoint })
-            .inc();
+        app.metrics.in_flight(endpoint).inc();
         Self {
             app,
             endpoint,
@@ -87,6 +86,7 @@ impl Meter {
             price: None,
             request_body: None,
             response_body: None,
+            served: None,
             finished: false,
         }
     }
@@ -100,26 +100,36 @@ impl Meter {
     }
 
     /// Records the time of an upstream attempt's response head.
-    pub fn upstream_latency(&self, provider: &Label, since: Instant) {
-        self.app
-            .metrics
-            .upstream_duration
-            .get_or_create(&ProviderLabels {
-                provider: provider.clone(),
-            })
-            .observe(since.elapsed().as_secs_f64());
+    pub fn upstream_latency(&self, target: &Target, since: Instant) {
+        let m = &self.app.metrics;
+        let seconds = since.elapsed().as_secs_f64();
+        match target.served.as_deref() {
+            Some(h) => h.upstream_duration(m).observe(seconds),
+            None => m
+                .upstream_duration
+                .get_or_create(&ProviderLabels {
+                    provider: target.provider.label.clone(),
+                })
+                .observe(seconds),
+        }
     }
 
     /// Records one upstream attempt's outcome.
-    pub fn attempt(&self, provider: &Label, class: Option<ErrorClass>) {
-        self.app
-            .metrics
-            .attempts
-            .get_or_create(&switchyard_telemetry::AttemptLabels {
-                provider: provider.clone(),
-                error: ErrorLabel::from(class),
-            })
-            .inc();
+    pub fn attempt(&self, target: &Target, class: Option<ErrorClass>) {
+        let m = &self.app.metrics;
+        match (target.served.as_deref(), class) {
+            (Some(h), None) => {
+                h.attempts_ok(m).inc();
+            }
+            _ => {
+                m.attempts
+                    .get_or_create(&switchyard_telemetry::AttemptLabels {
+                        provider: target.provider.label.clone(),
+                        error: ErrorLabel::from(class),
+                    })
+                    .inc();
+            }
+        }
     }
 
     pub fn stream_broken(&self) {
@@ -158,6 +168,7 @@ impl Meter {
             price: None,
             request_body: None,
             response_body: None,
+            served: None,
             finished: true,
         }
     }
@@ -169,36 +180,49 @@ impl Meter {
         }
         self.finished = true;
         let m = &self.app.metrics;
-        m.in_flight
-            .get_or_create(&EndpointLabels {
-                endpoint: self.endpoint,
-            })
-            .dec();
+        m.in_flight(self.endpoint).dec();
         let error = if self.aborted && self.error.is_none() {
             ErrorLabel::client_disconnected
         } else {
             ErrorLabel::from(self.error)
         };
-        m.requests
-            .get_or_create(&RequestLabels {
-                endpoint: self.endpoint,
-                model: self.model_label.clone(),
-                provider: self.provider.clone(),
-                status: self.status,
-                error,
-            })
-            .inc();
-        let ml = ModelLabels {
+        // The serving target's kept series when they are this request's (its own model, not a
+        // fallback's); otherwise the families are looked up.
+        let kept = self
+            .served
+            .as_deref()
+            .filter(|h| h.serves(&self.model_label, &self.provider));
+        match kept {
+            Some(h) if self.status == 200 && error == ErrorLabel::none => {
+                h.requests_ok(m, self.endpoint).inc();
+            }
+            _ => {
+                m.requests
+                    .get_or_create(&RequestLabels {
+                        endpoint: self.endpoint,
+                        model: self.model_label.clone(),
+                        provider: self.provider.clone(),
+                        status: self.status,
+                        error,
+                    })
+                    .inc();
+            }
+        }
+        let ml = || ModelLabels {
             model: self.model_label.clone(),
             provider: self.provider.clone(),
         };
-        m.request_duration
-            .get_or_create(&ml)
-            .observe(self.started.elapsed().as_secs_f64());
+        let elapsed = self.started.elapsed().as_secs_f64();
+        match kept {
+            Some(h) => h.duration(m).observe(elapsed),
+            None => m.request_duration.get_or_create(&ml()).observe(elapsed),
+        }
         if let Some(t) = self.first_token {
-            m.ttft
-                .get_or_create(&ml)
-                .observe(t.duration_since(self.started).as_secs_f64());
+            let ttft = t.duration_since(self.started).as_secs_f64();
+            match kept {
+                Some(h) => h.ttft(m).observe(ttft),
+                None => m.ttft.get_or_create(&ml()).observe(ttft),
+            }
         }
         if let Some(u) = self.usage {
             for (kind, n) in [
@@ -207,14 +231,22 @@ impl Meter {
                 (TokenKind::cached, u.cached_tokens),
                 (TokenKind::reasoning, u.reasoning_tokens),
             ] {
-                if n > 0 {
-                    m.tokens
-                        .get_or_create(&TokenLabels {
-                            model: self.model_label.clone(),
-                            provider: self.provider.clone(),
-                            kind,
-                        })
-                        .inc_by(n);
+                if n == 0 {
+                    continue;
+                }
+                match kept {
+                    Some(h) => {
+                        h.tokens(m, kind).inc_by(n);
+                    }
+                    None => {
+                        m.tokens
+                            .get_or_create(&TokenLabels {
+                                model: self.model_label.clone(),
+                                provider: self.provider.clone(),
+                                kind,
+                            })
+                            .inc_by(n);
+                    }
                 }
             }
         }

@@ -409,7 +409,7 @@ pub(crate) async fn route(
     meter.attempts = outcome.attempts;
     for rec in &outcome.attempt_log {
         if let Some(t) = plan.target(rec.group, rec.target) {
-            meter.attempt(&t.provider.label, rec.class);
+            meter.attempt(t, rec.class);
         }
     }
     outcome.result
@@ -449,7 +449,7 @@ async fn attempt(
     let wire = p.adapter.authorize(wire).await?;
     let sent = Instant::now();
     let resp = p.transport.send(&p.name, wire, &target.timeouts).await?;
-    meter.upstream_latency(&p.label, sent);
+    meter.upstream_latency(target, sent);
     if !resp.status.is_success() {
         let body = collect_body(&p.name, resp.body, 1 << 20, target.timeouts.request)
             .await
@@ -649,6 +649,7 @@ fn respond(
     meter.provider = target.provider.label.clone();
     meter.upstream_model = target.upstream_model.clone();
     meter.price = target.price;
+    meter.served = target.served.clone();
     meter.status = 200;
     let mut builder = Response::builder().status(StatusCode::OK);
     if let Some(h) = builder.headers_mut() {

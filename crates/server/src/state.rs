@@ -18,7 +18,7 @@ use switchyard_routing::{
     Executor, Fallbacks, Group, LatencyKind, Plan, RoutingSettings, TargetSettings,
 };
 use switchyard_store::Store;
-use switchyard_telemetry::{Label, Metrics};
+use switchyard_telemetry::{Label, Metrics, ServedHandles};
 use switchyard_types::{ErrorClass, GatewayError, Secret};
 
 use crate::governance::{price_from_config, Governance};
@@ -69,6 +69,9 @@ pub struct Target {
     /// `upstream_model` as the `x-switchyard-model` response header (`None`: not a valid
     /// header value, left out), built once.
     pub model_header: Option<http::HeaderValue>,
+    /// The metric series a request for the target's own model served here updates, kept
+    /// (targets of configured models; `None` for `provider/model` addressing).
+    pub served: Option<Arc<ServedHandles>>,
 }
 
 impl Target {
@@ -80,6 +83,7 @@ impl Target {
     ) -> Self {
         Self {
             model_header: http::HeaderValue::from_str(&upstream_model).ok(),
+            served: None,
             provider,
             upstream_model,
             price,
@@ -288,7 +292,11 @@ impl AppState {
                 let mut routing = t.routing();
                 routing.cost_per_mtok = price.map(|p| (p.input + p.output) as f64 / 2e6);
                 settings.push((format!("{}/{}", t.provider, t.model), routing));
-                targets.push(Target::new(provider, t.model.clone(), price, timeouts));
+                let handles =
+                    ServedHandles::new(Label::from(name.as_str()), provider.label.clone());
+                let mut target = Target::new(provider, t.model.clone(), price, timeouts);
+                target.served = Some(Arc::new(handles));
+                targets.push(target);
             }
             let group = Arc::new(Group::new(name.clone(), mc.routing(), settings));
             runtimes.insert(

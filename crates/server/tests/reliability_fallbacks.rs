@@ -261,3 +261,47 @@ async fn a_context_overflow_reported_in_a_stream_goes_to_the_context_window_list
     assert_eq!(stream_text(&data), "Hello from gpt-long");
     assert_eq!((s.c.calls(), s.l.calls(), s.p.calls()), (0, 1, 0));
 }
+
+/// Metrics name the model the client asked for, also when a fallback model's target served it
+/// (the target's kept series are for its own model and are not used then), and the serving
+/// model's own traffic still counts under its own name.
+#[tokio::test]
+async fn a_fallback_served_request_is_counted_under_the_model_asked_for() {
+    let s = setup(server_error, ALL_LISTS).await;
+    assert_eq!(ask(&s.g, "smart").await.status, 200);
+    assert_eq!(ask(&s.g, "cheap").await.status, 200);
+    assert_eq!(ask(&s.g, "cheap").await.status, 200);
+    let text = metrics(&s.g).await;
+    let requests = |model: &str| {
+        sample(
+            &text,
+            "switchyard_requests_total",
+            &[
+                ("endpoint", "chat_completions"),
+                ("model", model),
+                ("provider", "c"),
+                ("status", "200"),
+                ("error", "none"),
+            ],
+        )
+    };
+    assert_eq!(requests("smart"), Some(1.0), "{text}");
+    assert_eq!(requests("cheap"), Some(2.0), "{text}");
+    let ok_attempts = sample(
+        &text,
+        "switchyard_upstream_attempts_total",
+        &[("provider", "c"), ("error", "none")],
+    );
+    assert_eq!(ok_attempts, Some(3.0), "{text}");
+    let durations = |model: &str| {
+        sample(
+            &text,
+            "switchyard_request_duration_seconds_count",
+            &[("model", model), ("provider", "c")],
+        )
+    };
+    assert_eq!(
+        (durations("smart"), durations("cheap")),
+        (Some(1.0), Some(2.0))
+    );
+}

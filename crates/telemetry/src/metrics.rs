@@ -7,6 +7,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
 use switchyard_types::ErrorClass;
 
 /// A label value named in the configuration (a model or provider name), shared rather than
@@ -211,6 +212,8 @@ pub struct Metrics {
     pub upstream_duration: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     pub ttft: Family<ModelLabels, Histogram, fn() -> Histogram>,
     pub in_flight: Family<EndpointLabels, Gauge>,
+    /// `in_flight`'s series per [`Endpoint`] (indexed by its discriminant), looked up once.
+    in_flight_by_endpoint: [Gauge; ENDPOINTS],
     pub tokens: Family<TokenLabels, Counter>,
     pub attempts: Family<AttemptLabels, Counter>,
     pub streams_broken: Family<ModelLabels, Counter>,
@@ -264,14 +267,13 @@ impl Metrics {
         );
         let in_flight = Family::<EndpointLabels, Gauge>::default();
         // Present from the start (at 0) so a scrape before the first request shows them.
-        for endpoint in [
+        let in_flight_by_endpoint = [
             Endpoint::chat_completions,
             Endpoint::embeddings,
             Endpoint::messages,
             Endpoint::count_tokens,
-        ] {
-            in_flight.get_or_create(&EndpointLabels { endpoint }).set(0);
-        }
+        ]
+        .map(|endpoint| in_flight.get_or_create_owned(&EndpointLabels { endpoint }));
         registry.register(
             "in_flight_requests",
             "Requests being served",
@@ -337,10 +339,16 @@ impl Metrics {
             upstream_duration,
             ttft,
             in_flight,
+            in_flight_by_endpoint,
             tokens,
             attempts,
             streams_broken,
         }
+    }
+
+    /// The in-flight gauge of `endpoint`.
+    pub fn in_flight(&self, endpoint: Endpoint) -> &Gauge {
+        &self.in_flight_by_endpoint[endpoint as usize]
     }
 
     /// Lets other crates register their own metrics (routing target state, budgets, ...).
@@ -355,6 +363,105 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// The series a successful request served by one (model, provider) updates, looked up in their
+/// families the first time each is needed and kept: a request served here then counts itself
+/// without hashing a label set per metric. Each handle is the family's own series (a clone shares
+/// its value), created only when first used, so the exposition is the same as with lookups.
+pub struct ServedHandles {
+    model: Label,
+    provider: Label,
+    /// Status 200, error `none`, per [`Endpoint`] (indexed by its discriminant).
+    requests_ok: [OnceLock<Counter>; ENDPOINTS],
+    duration: OnceLock<Histogram>,
+    ttft: OnceLock<Histogram>,
+    /// Per [`TokenKind`] (indexed by its discriminant).
+    tokens: [OnceLock<Counter>; TOKEN_KINDS],
+    /// Upstream attempts without error, and time to the upstream's response head (per provider).
+    attempts_ok: OnceLock<Counter>,
+    upstream_duration: OnceLock<Histogram>,
+}
+
+const ENDPOINTS: usize = 4;
+const TOKEN_KINDS: usize = 4;
+
+impl ServedHandles {
+    pub fn new(model: Label, provider: Label) -> Self {
+        Self {
+            model,
+            provider,
+            requests_ok: Default::default(),
+            duration: OnceLock::new(),
+            ttft: OnceLock::new(),
+            tokens: Default::default(),
+            attempts_ok: OnceLock::new(),
+            upstream_duration: OnceLock::new(),
+        }
+    }
+
+    /// Whether these are the series of `model` served by `provider`.
+    pub fn serves(&self, model: &Label, provider: &Label) -> bool {
+        self.model == *model && self.provider == *provider
+    }
+
+    fn model_labels(&self) -> ModelLabels {
+        ModelLabels {
+            model: self.model.clone(),
+            provider: self.provider.clone(),
+        }
+    }
+
+    /// `switchyard_requests_total{endpoint, model, provider, status="200", error="none"}`.
+    pub fn requests_ok(&self, m: &Metrics, endpoint: Endpoint) -> &Counter {
+        self.requests_ok[endpoint as usize].get_or_init(|| {
+            m.requests.get_or_create_owned(&RequestLabels {
+                endpoint,
+                model: self.model.clone(),
+                provider: self.provider.clone(),
+                status: 200,
+                error: ErrorLabel::none,
+            })
+        })
+    }
+
+    pub fn duration(&self, m: &Metrics) -> &Histogram {
+        self.duration
+            .get_or_init(|| m.request_duration.get_or_create_owned(&self.model_labels()))
+    }
+
+    pub fn ttft(&self, m: &Metrics) -> &Histogram {
+        self.ttft
+            .get_or_init(|| m.ttft.get_or_create_owned(&self.model_labels()))
+    }
+
+    pub fn tokens(&self, m: &Metrics, kind: TokenKind) -> &Counter {
+        self.tokens[kind as usize].get_or_init(|| {
+            m.tokens.get_or_create_owned(&TokenLabels {
+                model: self.model.clone(),
+                provider: self.provider.clone(),
+                kind,
+            })
+        })
+    }
+
+    /// `switchyard_upstream_attempts_total{provider, error="none"}`.
+    pub fn attempts_ok(&self, m: &Metrics) -> &Counter {
+        self.attempts_ok.get_or_init(|| {
+            m.attempts.get_or_create_owned(&AttemptLabels {
+                provider: self.provider.clone(),
+                error: ErrorLabel::none,
+            })
+        })
+    }
+
+    pub fn upstream_duration(&self, m: &Metrics) -> &Histogram {
+        self.upstream_duration.get_or_init(|| {
+            m.upstream_duration.get_or_create_owned(&ProviderLabels {
+                provider: self.provider.clone(),
+            })
+        })
     }
 }
 
@@ -390,6 +497,77 @@ mod tests {
         ), "{text}");
         assert!(text.contains(r#"kind="prompt"} 42"#), "{text}");
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    /// The kept handles are the families' own series: updating through them renders exactly
+    /// as updating through lookups does (and only the series used appear).
+    #[test]
+    fn served_handles_update_the_families_series() {
+        // Families are hash maps: series come out in no fixed order.
+        let sorted = |text: String| {
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            lines.sort();
+            lines
+        };
+        let (a, b) = (Metrics::new(), Metrics::new());
+        let h = ServedHandles::new("smart".into(), "openai".into());
+        assert!(h.serves(&"smart".into(), &"openai".into()));
+        assert!(!h.serves(&"smart".into(), &"azure".into()));
+        for _ in 0..2 {
+            h.requests_ok(&a, Endpoint::messages).inc();
+            h.tokens(&a, TokenKind::cached).inc_by(5);
+            h.duration(&a).observe(0.02);
+            h.ttft(&a).observe(0.01);
+            h.attempts_ok(&a).inc();
+            h.upstream_duration(&a).observe(0.015);
+            a.in_flight(Endpoint::embeddings).inc();
+        }
+        let ml = ModelLabels {
+            model: "smart".into(),
+            provider: "openai".into(),
+        };
+        for _ in 0..2 {
+            b.requests
+                .get_or_create(&RequestLabels {
+                    endpoint: Endpoint::messages,
+                    model: "smart".into(),
+                    provider: "openai".into(),
+                    status: 200,
+                    error: ErrorLabel::none,
+                })
+                .inc();
+            b.tokens
+                .get_or_create(&TokenLabels {
+                    model: "smart".into(),
+                    provider: "openai".into(),
+                    kind: TokenKind::cached,
+                })
+                .inc_by(5);
+            b.request_duration.get_or_create(&ml).observe(0.02);
+            b.ttft.get_or_create(&ml).observe(0.01);
+            b.attempts
+                .get_or_create(&AttemptLabels {
+                    provider: "openai".into(),
+                    error: ErrorLabel::none,
+                })
+                .inc();
+            b.upstream_duration
+                .get_or_create(&ProviderLabels {
+                    provider: "openai".into(),
+                })
+                .observe(0.015);
+            b.in_flight
+                .get_or_create(&EndpointLabels {
+                    endpoint: Endpoint::embeddings,
+                })
+                .inc();
+        }
+        let text = a.render();
+        assert_eq!(sorted(text.clone()), sorted(b.render()));
+        assert!(
+            text.contains(r#"switchyard_in_flight_requests{endpoint="embeddings"} 2"#),
+            "{text}"
+        );
     }
 
     #[test]

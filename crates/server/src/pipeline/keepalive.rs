@@ -127,6 +127,7 @@ fn start_stream(served: Served, mut meter: Meter) -> (Result<Bytes, std::io::Err
     meter.provider = target.provider.label.clone();
     meter.upstream_model = target.upstream_model.clone();
     meter.price = target.price;
+    meter.served = target.served.clone();
     meter.status = 200;
     match answer {
         Answer::Stream {
