@@ -212,8 +212,8 @@ pub struct Metrics {
     pub upstream_duration: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     pub ttft: Family<ModelLabels, Histogram, fn() -> Histogram>,
     pub in_flight: Family<EndpointLabels, Gauge>,
-    /// `in_flight`'s series per [`Endpoint`] (indexed by its discriminant), looked up once.
-    in_flight_by_endpoint: [Gauge; ENDPOINTS],
+    /// `in_flight`'s series per [`Endpoint`], looked up once.
+    in_flight_by_endpoint: PerEndpoint<Gauge>,
     pub tokens: Family<TokenLabels, Counter>,
     pub attempts: Family<AttemptLabels, Counter>,
     pub streams_broken: Family<ModelLabels, Counter>,
@@ -267,13 +267,9 @@ impl Metrics {
         );
         let in_flight = Family::<EndpointLabels, Gauge>::default();
         // Present from the start (at 0) so a scrape before the first request shows them.
-        let in_flight_by_endpoint = [
-            Endpoint::chat_completions,
-            Endpoint::embeddings,
-            Endpoint::messages,
-            Endpoint::count_tokens,
-        ]
-        .map(|endpoint| in_flight.get_or_create_owned(&EndpointLabels { endpoint }));
+        let in_flight_by_endpoint = PerEndpoint::from_fn(|endpoint| {
+            in_flight.get_or_create_owned(&EndpointLabels { endpoint })
+        });
         registry.register(
             "in_flight_requests",
             "Requests being served",
@@ -348,7 +344,7 @@ impl Metrics {
 
     /// The in-flight gauge of `endpoint`.
     pub fn in_flight(&self, endpoint: Endpoint) -> &Gauge {
-        &self.in_flight_by_endpoint[endpoint as usize]
+        self.in_flight_by_endpoint.get(endpoint)
     }
 
     /// Lets other crates register their own metrics (routing target state, budgets, ...).
@@ -373,19 +369,66 @@ impl Metrics {
 pub struct ServedHandles {
     model: Label,
     provider: Label,
-    /// Status 200, error `none`, per [`Endpoint`] (indexed by its discriminant).
-    requests_ok: [OnceLock<Counter>; ENDPOINTS],
+    /// Status 200, error `none`, per [`Endpoint`].
+    requests_ok: PerEndpoint<OnceLock<Counter>>,
     duration: OnceLock<Histogram>,
     ttft: OnceLock<Histogram>,
-    /// Per [`TokenKind`] (indexed by its discriminant).
-    tokens: [OnceLock<Counter>; TOKEN_KINDS],
+    /// Per [`TokenKind`].
+    tokens: PerTokenKind<OnceLock<Counter>>,
     /// Upstream attempts without error, and time to the upstream's response head (per provider).
     attempts_ok: OnceLock<Counter>,
     upstream_duration: OnceLock<Histogram>,
 }
 
-const ENDPOINTS: usize = 4;
-const TOKEN_KINDS: usize = 4;
+/// One value per [`Endpoint`], found by an exhaustive match (a new endpoint cannot be
+/// forgotten here).
+#[derive(Default)]
+struct PerEndpoint<T> {
+    chat_completions: T,
+    embeddings: T,
+    messages: T,
+    count_tokens: T,
+}
+
+impl<T> PerEndpoint<T> {
+    fn from_fn(mut f: impl FnMut(Endpoint) -> T) -> Self {
+        Self {
+            chat_completions: f(Endpoint::chat_completions),
+            embeddings: f(Endpoint::embeddings),
+            messages: f(Endpoint::messages),
+            count_tokens: f(Endpoint::count_tokens),
+        }
+    }
+
+    fn get(&self, e: Endpoint) -> &T {
+        match e {
+            Endpoint::chat_completions => &self.chat_completions,
+            Endpoint::embeddings => &self.embeddings,
+            Endpoint::messages => &self.messages,
+            Endpoint::count_tokens => &self.count_tokens,
+        }
+    }
+}
+
+/// One value per [`TokenKind`], found by an exhaustive match.
+#[derive(Default)]
+struct PerTokenKind<T> {
+    prompt: T,
+    completion: T,
+    cached: T,
+    reasoning: T,
+}
+
+impl<T> PerTokenKind<T> {
+    fn get(&self, k: TokenKind) -> &T {
+        match k {
+            TokenKind::prompt => &self.prompt,
+            TokenKind::completion => &self.completion,
+            TokenKind::cached => &self.cached,
+            TokenKind::reasoning => &self.reasoning,
+        }
+    }
+}
 
 impl ServedHandles {
     pub fn new(model: Label, provider: Label) -> Self {
@@ -415,7 +458,7 @@ impl ServedHandles {
 
     /// `switchyard_requests_total{endpoint, model, provider, status="200", error="none"}`.
     pub fn requests_ok(&self, m: &Metrics, endpoint: Endpoint) -> &Counter {
-        self.requests_ok[endpoint as usize].get_or_init(|| {
+        self.requests_ok.get(endpoint).get_or_init(|| {
             m.requests.get_or_create_owned(&RequestLabels {
                 endpoint,
                 model: self.model.clone(),
@@ -437,7 +480,7 @@ impl ServedHandles {
     }
 
     pub fn tokens(&self, m: &Metrics, kind: TokenKind) -> &Counter {
-        self.tokens[kind as usize].get_or_init(|| {
+        self.tokens.get(kind).get_or_init(|| {
             m.tokens.get_or_create_owned(&TokenLabels {
                 model: self.model.clone(),
                 provider: self.provider.clone(),
@@ -562,10 +605,49 @@ mod tests {
                 })
                 .inc();
         }
+        // Every endpoint and token kind has a slot of its own.
+        const ENDPOINTS: [Endpoint; 4] = [
+            Endpoint::chat_completions,
+            Endpoint::embeddings,
+            Endpoint::messages,
+            Endpoint::count_tokens,
+        ];
+        const KINDS: [TokenKind; 4] = [
+            TokenKind::prompt,
+            TokenKind::completion,
+            TokenKind::cached,
+            TokenKind::reasoning,
+        ];
+        for (i, endpoint) in ENDPOINTS.into_iter().enumerate() {
+            h.requests_ok(&a, endpoint).inc_by(10 + i as u64);
+            a.in_flight(endpoint).inc_by(100 + i as i64);
+            b.requests
+                .get_or_create(&RequestLabels {
+                    endpoint,
+                    model: "smart".into(),
+                    provider: "openai".into(),
+                    status: 200,
+                    error: ErrorLabel::none,
+                })
+                .inc_by(10 + i as u64);
+            b.in_flight
+                .get_or_create(&EndpointLabels { endpoint })
+                .inc_by(100 + i as i64);
+        }
+        for (i, kind) in KINDS.into_iter().enumerate() {
+            h.tokens(&a, kind).inc_by(1000 + i as u64);
+            b.tokens
+                .get_or_create(&TokenLabels {
+                    model: "smart".into(),
+                    provider: "openai".into(),
+                    kind,
+                })
+                .inc_by(1000 + i as u64);
+        }
         let text = a.render();
         assert_eq!(sorted(text.clone()), sorted(b.render()));
         assert!(
-            text.contains(r#"switchyard_in_flight_requests{endpoint="embeddings"} 2"#),
+            text.contains(r#"switchyard_in_flight_requests{endpoint="embeddings"} 103"#),
             "{text}"
         );
     }
