@@ -71,13 +71,22 @@ impl Api {
 
 /// The request id: the client's `x-request-id` when it is sane, else a new one.
 pub fn request_id(headers: &HeaderMap) -> String {
-    client_request_id(headers).unwrap_or_else(new_request_id)
+    request_id_and_origin(headers).0
+}
+
+/// [`request_id`], and whether it is the client's (the meter then keys the ledger rows by an id
+/// of the gateway's own).
+fn request_id_and_origin(headers: &HeaderMap) -> (String, bool) {
+    match client_request_id(headers) {
+        Some(id) => (id, true),
+        None => (new_request_id(), false),
+    }
 }
 
 /// The client's `x-request-id` when it is sane (1–128 visible ASCII characters). It is echoed
 /// back, but it is not unique (clients and retrying proxies repeat ids), so the spend ledger and
 /// request log key their rows by an id of the gateway's own and keep the client's beside it.
-pub fn client_request_id(headers: &HeaderMap) -> Option<String> {
+fn client_request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
@@ -202,9 +211,7 @@ pub(crate) struct Served {
 
 /// Entry point for every API request.
 pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body) -> Response {
-    let client_rid = client_request_id(&headers);
-    let from_client = client_rid.is_some();
-    let rid = client_rid.unwrap_or_else(new_request_id);
+    let (rid, from_client) = request_id_and_origin(&headers);
     let dialect = api.dialect();
     let mut meter = Meter::start(app.clone(), api.endpoint(), rid.clone(), from_client);
     match run(&app, api, &headers, body, &mut meter).await {
@@ -729,9 +736,7 @@ fn put(h: &mut HeaderMap, name: impl http::header::IntoHeaderName, value: &str) 
 /// (pass-through); any other model is counted with the tokenizer (an estimate for non-OpenAI
 /// models, documented as such).
 pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let client_rid = client_request_id(&headers);
-    let from_client = client_rid.is_some();
-    let rid = client_rid.unwrap_or_else(new_request_id);
+    let (rid, from_client) = request_id_and_origin(&headers);
     let mut meter = Meter::start(
         app.clone(),
         Endpoint::count_tokens,
