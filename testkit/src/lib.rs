@@ -54,6 +54,8 @@ pub struct Reply {
     pub chunks: Vec<(Duration, Bytes)>,
     /// Never answer (to test timeouts and cancellation).
     pub hang: bool,
+    /// How long the response head is held back.
+    pub head_delay: Duration,
 }
 
 impl Reply {
@@ -63,6 +65,7 @@ impl Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             chunks: vec![(Duration::ZERO, Bytes::from(body.into()))],
             hang: false,
+            head_delay: Duration::ZERO,
         }
     }
 
@@ -76,6 +79,7 @@ impl Reply {
                 .map(|(d, e)| (d, Bytes::from(e)))
                 .collect(),
             hang: false,
+            head_delay: Duration::ZERO,
         }
     }
 
@@ -88,6 +92,7 @@ impl Reply {
                 .map(|(d, b)| (d, Bytes::from(b)))
                 .collect(),
             hang: false,
+            head_delay: Duration::ZERO,
         }
     }
 
@@ -97,7 +102,14 @@ impl Reply {
             headers: vec![],
             chunks: vec![],
             hang: true,
+            head_delay: Duration::ZERO,
         }
+    }
+
+    /// This reply with its head (status and headers) sent only after `delay`.
+    pub fn with_head_delay(mut self, delay: Duration) -> Self {
+        self.head_delay = delay;
+        self
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
@@ -283,6 +295,15 @@ async fn serve(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         };
         std::future::pending::<()>().await;
         drop(guard);
+    }
+    if !reply.head_delay.is_zero() {
+        // Counted as cancelled if the gateway gives up while the head is held back.
+        let mut guard = CancelGuard {
+            inner: inner.clone(),
+            done: false,
+        };
+        tokio::time::sleep(reply.head_delay).await;
+        guard.done = true;
     }
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));

@@ -25,7 +25,9 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 pub type Body = Full<Bytes>;
-pub type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+pub type Connector = TimedConnector;
+type TlsConnector = hyper_rustls::HttpsConnector<HttpConnector>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Idle connections kept per upstream host (plain HTTP).
 const MAX_IDLE_PER_HOST: usize = 256;
@@ -48,26 +50,42 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the shared client. `connect_timeout` bounds TCP connect.
+    /// Builds the shared client, trusting the Mozilla root certificates (webpki-roots).
+    /// `connect_timeout` bounds TCP connect and, for `https://`, the TLS handshake with it.
     pub fn new(connect_timeout: Duration) -> Result<Self, String> {
+        Self::with_roots(connect_timeout, webpki_roots())
+    }
+
+    /// [`HttpClient::new`] trusting exactly `roots` (a private CA; tests).
+    pub fn with_roots(
+        connect_timeout: Duration,
+        roots: rustls::RootCertStore,
+    ) -> Result<Self, String> {
         // Install ring as the process-wide provider once; ignore "already installed".
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.enforce_http(false);
         http.set_connect_timeout(Some(connect_timeout));
         http.set_keepalive(Some(Duration::from_secs(60)));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls)
             .https_or_http()
             .enable_all_versions()
             .wrap_connector(http);
+        let connector = TimedConnector {
+            inner: https,
+            timeout: connect_timeout,
+        };
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(IDLE_TIMEOUT)
             .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .build(https);
+            .build(connector);
         Ok(Self {
             inner: Arc::new(inner),
             plain: Arc::new(PlainPool {
@@ -96,6 +114,59 @@ impl HttpClient {
     /// Idle plain-HTTP connections held for `authority` (tests).
     pub fn idle_plain_connections(&self, authority: &str) -> usize {
         self.plain.idle.lock().get(authority).map_or(0, Vec::len)
+    }
+}
+
+fn webpki_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+/// The TLS connector under one deadline for TCP connect and the TLS handshake together (the
+/// TCP connector's own timeout covers only the former): a host that accepts connections but
+/// never completes a handshake fails as a connect timeout, like one that never accepts.
+#[derive(Clone)]
+pub struct TimedConnector {
+    inner: TlsConnector,
+    timeout: Duration,
+}
+
+/// A TCP connect plus TLS handshake that took longer than the connect timeout.
+#[derive(Debug)]
+struct ConnectTimedOut(Duration);
+
+impl std::fmt::Display for ConnectTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "connect (TCP and TLS handshake) timed out after {} ms",
+            self.0.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for ConnectTimedOut {}
+
+impl tower_service::Service<http::Uri> for TimedConnector {
+    type Response = <TlsConnector as tower_service::Service<http::Uri>>::Response;
+    type Error = BoxError;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(connected) => connected,
+                Err(_) => Err(Box::new(ConnectTimedOut(timeout)) as BoxError),
+            }
+        })
     }
 }
 

@@ -455,10 +455,13 @@ async fn attempt(
     };
     let wire = p.adapter.authorize(wire).await?;
     let sent = Instant::now();
-    let resp = p.transport.send(&p.name, wire, &target.timeouts).await?;
+    let resp = p
+        .transport
+        .send(&p.name, wire, target.timeouts.head(stream))
+        .await?;
     meter.upstream_latency(target, sent);
     if !resp.status.is_success() {
-        let body = collect_body(&p.name, resp.body, 1 << 20, target.timeouts.request)
+        let body = collect_body(&p.name, resp.body, 1 << 20, &target.timeouts, sent)
             .await
             .unwrap_or_default();
         return Err(p.adapter.error(resp.status.as_u16(), &resp.headers, &body));
@@ -468,7 +471,8 @@ async fn attempt(
             &p.name,
             resp.body,
             app.max_body_bytes.max(64 << 20),
-            target.timeouts.request,
+            &target.timeouts,
+            sent,
         )
         .await?;
         let answer = if pass_through {
@@ -759,9 +763,13 @@ pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) ->
             let body = fastpath::rewrite(&bytes, &peek, &target.upstream_model, false);
             let mut req = WireRequest::post_json(format!("{}/count_tokens", an.url()), body);
             req.headers.extend(an.headers().iter().cloned());
-            let resp = p.transport.send(&p.name, req, &target.timeouts).await?;
+            let sent = Instant::now();
+            let resp = p
+                .transport
+                .send(&p.name, req, target.timeouts.head(false))
+                .await?;
             let status = resp.status;
-            let out = collect_body(&p.name, resp.body, 1 << 20, target.timeouts.request).await?;
+            let out = collect_body(&p.name, resp.body, 1 << 20, &target.timeouts, sent).await?;
             if !status.is_success() {
                 return Err(p.adapter.error(status.as_u16(), &resp.headers, &out));
             }

@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -55,6 +55,17 @@ impl Timeouts {
             idle: ms(o.idle_ms, self.idle),
         }
     }
+
+    /// How long to wait for the response head: `first_byte`, and for an answer read whole (not
+    /// a stream) no longer than `request`, which bounds the whole exchange from the moment the
+    /// request is sent.
+    pub fn head(&self, stream: bool) -> Duration {
+        if stream {
+            self.first_byte
+        } else {
+            self.first_byte.min(self.request)
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -64,12 +75,31 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// Sends `req` and waits for the response head, at most `timeouts.first_byte`.
+    /// Sends `req` and waits for the response head, at most `head_wait` (see
+    /// [`Timeouts::head`]).
     pub async fn send(
         &self,
         provider: &str,
         req: WireRequest,
-        timeouts: &Timeouts,
+        head_wait: Duration,
+    ) -> Result<UpstreamResponse, GatewayError> {
+        match tokio::time::timeout(head_wait, self.exchange(provider, req)).await {
+            Ok(result) => result,
+            Err(_) => Err(GatewayError::upstream(
+                ErrorClass::Timeout,
+                504,
+                format!(
+                    "provider {provider} did not answer within {} ms",
+                    head_wait.as_millis()
+                ),
+            )),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        provider: &str,
+        req: WireRequest,
     ) -> Result<UpstreamResponse, GatewayError> {
         match self {
             Transport::Mock(m) => m.handle(req).await,
@@ -85,21 +115,10 @@ impl Transport {
                     GatewayError::internal(format!("invalid upstream URL for provider {provider}"))
                 })?;
                 switchyard_providers::client::set_host(&mut request);
-                let resp =
-                    match tokio::time::timeout(timeouts.first_byte, client.send(request)).await {
-                        Err(_) => {
-                            return Err(GatewayError::upstream(
-                                ErrorClass::Timeout,
-                                504,
-                                format!(
-                                    "provider {provider} did not answer within {} ms",
-                                    timeouts.first_byte.as_millis()
-                                ),
-                            ))
-                        }
-                        Ok(Err(e)) => return Err(send_error(provider, &e)),
-                        Ok(Ok(r)) => r,
-                    };
+                let resp = client
+                    .send(request)
+                    .await
+                    .map_err(|e| send_error(provider, &e))?;
                 let (parts, body) = resp.into_parts();
                 let provider_name = provider.to_string();
                 let body = body.into_data_stream().map(move |r| {
@@ -155,12 +174,14 @@ fn send_error(provider: &str, e: &ClientError) -> GatewayError {
     }
 }
 
-/// Reads a whole (non-streaming) body, bounded by `limit` bytes and `deadline`.
+/// Reads a whole (non-streaming) body, bounded by `limit` bytes and by what is left of
+/// `timeouts.request` since the request was `sent`.
 pub async fn collect_body(
     provider: &str,
     mut body: UpstreamBody,
     limit: usize,
-    timeout: Duration,
+    timeouts: &Timeouts,
+    sent: Instant,
 ) -> Result<Bytes, GatewayError> {
     let read = async {
         let mut first: Option<Bytes> = None;
@@ -188,14 +209,15 @@ pub async fn collect_body(
             None => Bytes::from(buf),
         })
     };
-    match tokio::time::timeout(timeout, read).await {
+    let left = timeouts.request.saturating_sub(sent.elapsed());
+    match tokio::time::timeout(left, read).await {
         Ok(r) => r,
         Err(_) => Err(GatewayError::upstream(
             ErrorClass::Timeout,
             504,
             format!(
                 "provider {provider} did not finish its response within {} ms",
-                timeout.as_millis()
+                timeouts.request.as_millis()
             ),
         )),
     }

@@ -244,6 +244,76 @@ models:
     assert!(t.elapsed() < Duration::from_secs(5));
 }
 
+/// `request_ms` bounds the whole non-streaming exchange from the moment the request is sent:
+/// the wait for the response head and the body together, whatever `first_byte_ms` allows.
+#[tokio::test]
+async fn request_ms_bounds_the_whole_answer_head_and_body_together() {
+    let config = |url: String| {
+        format!(
+            r#"
+providers:
+  openai:
+    kind: openai
+    api_key: sk-provider-secret
+    base_url: {url}/v1
+    timeouts: {{ first_byte_ms: 60000, request_ms: 600 }}
+models:
+  smart:
+    targets: [{{ provider: openai, model: gpt-4o }}]
+"#
+        )
+    };
+    let chat = r#"{"model":"smart","messages":[{"role":"user","content":"x"}]}"#;
+    let body = openai::chat_json("gpt-4o", "hi", 3, 1);
+    let (head, tail) = body.split_at(body.len() / 2);
+    let cases = [
+        // No head at all: only request_ms can end the wait (first_byte_ms is a minute).
+        ("no head", Reply::hang()),
+        // The head at once, then the body stalls.
+        (
+            "stalled body",
+            Reply::bytes(
+                200,
+                "application/json",
+                vec![
+                    (Duration::ZERO, head.as_bytes().to_vec()),
+                    (Duration::from_secs(30), tail.as_bytes().to_vec()),
+                ],
+            ),
+        ),
+        // Head after 400 ms and the body 400 ms later: each part fits in 600 ms, the
+        // whole does not.
+        (
+            "slow head and slow body",
+            Reply::bytes(
+                200,
+                "application/json",
+                vec![
+                    (Duration::ZERO, head.as_bytes().to_vec()),
+                    (Duration::from_millis(400), tail.as_bytes().to_vec()),
+                ],
+            )
+            .with_head_delay(Duration::from_millis(400)),
+        ),
+    ];
+    for (case, reply) in cases {
+        let fake = FakeUpstream::start(move |_| reply.clone()).await;
+        let g = gateway(&config(fake.url())).await;
+        let t = Instant::now();
+        let (s, v, _) = post(&g, chat).await;
+        assert_eq!(s, 504, "{case}: {v}");
+        assert_eq!(v["error"]["code"], "upstream_timeout", "{case}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{case}");
+    }
+
+    // Within the limit the answer comes through.
+    let reply = Reply::json(200, body.clone()).with_head_delay(Duration::from_millis(100));
+    let fake = FakeUpstream::start(move |_| reply.clone()).await;
+    let g = gateway(&config(fake.url())).await;
+    let (s, v, _) = post(&g, chat).await;
+    assert_eq!(s, 200, "{v}");
+}
+
 #[tokio::test]
 async fn idle_stream_ends_with_an_error_event() {
     let fake = FakeUpstream::start(|_| {
