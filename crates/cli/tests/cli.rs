@@ -183,3 +183,207 @@ fn serve_with_defaults_answers_the_mock_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown signals (SIGINT, the `server.shutdown_grace_ms` cut-off) against the real binary.
+// Kept in a module of its own so other additions to this file do not collide with it.
+// ---------------------------------------------------------------------------------------------
+mod shutdown_signals {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::mpsc::Receiver;
+
+    /// A free port on 127.0.0.1 (bound and released).
+    fn free_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    /// `switchyard serve` with `args`, in `dir`; returns the child and its stderr lines once it
+    /// logged that it is listening.
+    fn serve(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, Receiver<String>) {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .current_dir(dir)
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("SWITCHYARD_MASTER_KEY")
+            .env("SWITCHYARD_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        loop {
+            assert!(Instant::now() < deadline, "server did not start: {seen:?}");
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+                let ready = l.contains("listening");
+                seen.push(l);
+                if ready {
+                    return (child, rx);
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("server exited at start-up ({status:?}): {seen:?}");
+            }
+        }
+    }
+
+    /// Every stderr line still to come, until the child's stderr closes.
+    fn rest_of(rx: Receiver<String>) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut lines = Vec::new();
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => lines.push(l),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        lines
+    }
+
+    fn signal(child: &std::process::Child, name: &str) {
+        let status = Command::new("kill")
+            .args([name, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {name} failed");
+    }
+
+    /// Waits up to `limit` for the child to exit; kills it (and fails) otherwise.
+    fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn chat_request(body: &str) -> String {
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn serve_stops_cleanly_on_sigint() {
+        let d = tempdir::Dir::new();
+        let port = free_port();
+        let (mut child, rx) = serve(&d.0, &["--listen", &format!("127.0.0.1:{port}")]);
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(
+            chat_request(r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+
+        // SIGINT (Ctrl-C) is handled like SIGTERM: a graceful stop with exit status 0, not death
+        // by the signal.
+        signal(&child, "-INT");
+        let status = wait_exit(&mut child, Duration::from_secs(15));
+        assert!(status.success(), "{status:?}");
+        let lines = rest_of(rx);
+        assert!(
+            lines.iter().any(|l| l.contains("shutting down")),
+            "{lines:?}"
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "still accepting after exit"
+        );
+    }
+
+    #[test]
+    fn sigterm_cuts_off_a_stream_at_shutdown_grace_ms() {
+        // 120 tokens at 4 per second: the answer would take about 30 s; the grace is 300 ms.
+        let content = vec!["tok"; 120].join(" ");
+        let (d, path) = write_config(&format!(
+            r#"
+database: "sqlite::memory:"
+server: {{ shutdown_grace_ms: 300 }}
+providers:
+  mock: {{ kind: mock, mock: {{ tokens_per_second: 4, content: "{content}" }} }}
+models:
+  slow: {{ targets: [{{ provider: mock, model: mock-1 }}] }}
+"#
+        ));
+        let port = free_port();
+        let (mut child, rx) = serve(
+            &d.0,
+            &[
+                "--config",
+                path.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ],
+        );
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(
+            chat_request(
+                r#"{"model":"slow","stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        // Wait for the first token, so the stream is surely in flight.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("\"content\":\"tok\"") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"));
+        let reader = std::thread::spawn(move || {
+            // Until the server closes the connection (or resets it).
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+
+        let sent = Instant::now();
+        signal(&child, "-TERM");
+        let status = wait_exit(&mut child, Duration::from_secs(15));
+        let took = sent.elapsed();
+        assert!(status.success(), "{status:?}");
+        assert!(
+            took >= Duration::from_millis(300),
+            "exited before the grace period with a stream in flight: {took:?}"
+        );
+        let text = reader.join().unwrap();
+        assert!(
+            !text.contains("[DONE]"),
+            "the stream finished instead of being cut: {text}"
+        );
+        let lines = rest_of(rx);
+        assert!(
+            lines.iter().any(|l| l.contains("grace period over")),
+            "{lines:?}"
+        );
+    }
+}

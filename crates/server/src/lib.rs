@@ -167,7 +167,8 @@ pub async fn start(
 }
 
 /// Accepts connections until `signal` resolves (HTTP/1.1, and HTTP/2 with prior knowledge),
-/// then stops accepting and waits for the open connections to finish their requests.
+/// then stops accepting and waits for the open connections to finish their requests. Dropping
+/// the future closes every connection still open.
 ///
 /// The API endpoints that carry traffic go straight to the pipeline; everything else (admin,
 /// health, metrics, models, 404s and 405s) through the axum router. Hyper's own connection
@@ -183,6 +184,9 @@ async fn serve(
     use hyper_util::server::conn::auto;
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // The connection tasks, so that dropping this future (the grace period is over) aborts
+    // them and closes their sockets instead of leaving them running detached.
+    let mut connections = tokio::task::JoinSet::new();
     let mut signal = std::pin::pin!(signal);
     loop {
         let tcp = tokio::select! {
@@ -208,7 +212,8 @@ async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(tcp), service)
             .into_owned();
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
             if let Err(e) = conn.await {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
