@@ -52,10 +52,11 @@ fn check_reports_every_error_with_its_path() {
         r#"
 providers:
   openai: { kind: openai, api_key: "${SWITCHYARD_TEST_UNSET_VAR}" }
+  openai: { kind: mock }
 models:
   smart:
     targets:
-      - { provider: openai, model: gpt-4o }
+      - { provider: openai, model: gpt-4o, timeouts: { connect_ms: 100 } }
       - { provider: azur, model: x }
     colour: red
 "#,
@@ -68,7 +69,17 @@ models:
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("configuration has 3 error(s)"), "{err}");
+    assert!(err.contains("configuration has 5 error(s)"), "{err}");
+    assert!(
+        err.contains("providers.openai: duplicate key: defined at line 3 and again at line 4"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "models.smart.targets[0].timeouts.connect_ms: connect_ms is a provider setting"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("models.smart.targets[1].provider: unknown provider \"azur\""),
         "{err}"

@@ -28,19 +28,7 @@ pub fn substitute(
         }
         Value::Mapping(map) => {
             for (k, v) in map.iter_mut() {
-                let key = match k {
-                    Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                };
-                let child = if path.is_empty() {
-                    key
-                } else {
-                    format!("{path}.{key}")
-                };
-                substitute(v, &child, lookup, errors);
+                substitute(v, &crate::yaml::child_path(path, k), lookup, errors);
             }
         }
         Value::Tagged(t) => substitute(&mut t.value, path, lookup, errors),

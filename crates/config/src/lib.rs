@@ -1,18 +1,20 @@
-//! Configuration. `load` = read YAML -> substitute `${VAR}` -> deserialize section by section
-//! -> `validate` (pure, every error with its field path). Nothing is built or bound before
-//! validation passes.
+//! Configuration. `load` = read YAML (duplicate keys recorded, the first definition kept) ->
+//! substitute `${VAR}` -> deserialize section by section -> `validate` (pure, every error with
+//! its field path). Nothing is built or bound before validation passes.
 //!
 //! Unknown fields are errors. Instead of serde's `deny_unknown_fields`, which stops at the first
 //! one, every unknown field is collected with `serde_ignored` so `switchyard check` reports all
-//! of them at once.
+//! of them at once. Likewise every field of the wrong type is reported (see `Reader::section`),
+//! and a duplicate key is reported with the rest rather than failing the parse alone.
 
 pub mod defaults;
 pub mod env;
 pub mod model;
 pub mod provider;
 mod validate;
+mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -195,22 +197,26 @@ pub fn load_str(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<ConfigError>> {
-    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| vec![err("", yaml_error(&e))])?;
+    let (mut doc, duplicates) = yaml::parse(text).map_err(|e| vec![err("", yaml_error(&e))])?;
     if doc.is_null() {
         doc = Value::Mapping(Default::default());
     }
-    let mut errors = Vec::new();
+    let mut r = Reader::default();
+    for d in &duplicates {
+        r.errors.push(err(&d.path, d.message()));
+    }
     let mut unset = Vec::new();
     env::substitute(&mut doc, "", lookup, &mut unset);
     for (path, var) in unset {
-        errors.push(err(
+        r.errors.push(err(
             path,
             format!("environment variable {var} is referenced but not set"),
         ));
     }
     let Value::Mapping(top) = doc else {
-        errors.push(err("", "the configuration must be a mapping"));
-        return Err(errors);
+        r.errors
+            .push(err("", "the configuration must be a mapping"));
+        return Err(r.errors);
     };
 
     let mut listen: Option<String> = None;
@@ -222,34 +228,35 @@ pub fn load_str(
     let mut pricing = PricingSettings::default();
     let mut providers = BTreeMap::new();
     let mut models = BTreeMap::new();
+    let mut unread = validate::Unread::default();
     for (k, v) in top {
         let Some(key) = k.as_str().map(str::to_string) else {
-            errors.push(err("", "top-level keys must be strings"));
+            r.errors.push(err("", "top-level keys must be strings"));
             continue;
         };
         match key.as_str() {
-            "listen" => listen = section(v, &key, &mut errors),
-            "master_key" => master_key = section(v, &key, &mut errors),
-            "database" => database = section(v, &key, &mut errors),
-            "redis" => redis = section::<Option<String>>(v, &key, &mut errors).flatten(),
+            "listen" => listen = r.section(v, &key),
+            "master_key" => master_key = r.section(v, &key),
+            "database" => database = r.section(v, &key),
+            "redis" => redis = r.section::<Option<String>>(v, &key).flatten(),
             "server" => {
-                if let Some(s) = section(v, &key, &mut errors) {
+                if let Some(s) = r.section(v, &key) {
                     server = s;
                 }
             }
             "governance" => {
-                if let Some(g) = section(v, &key, &mut errors) {
+                if let Some(g) = r.section(v, &key) {
                     governance = g;
                 }
             }
             "pricing" => {
-                if let Some(p) = section(v, &key, &mut errors) {
+                if let Some(p) = r.section(v, &key) {
                     pricing = p;
                 }
             }
-            "providers" => providers = named_entries(v, "providers", &mut errors),
-            "models" => models = named_entries(v, "models", &mut errors),
-            other => errors.push(err(other, "unknown field")),
+            "providers" => providers = r.named_entries(v, "providers", &mut unread.providers),
+            "models" => models = r.named_entries(v, "models", &mut unread.models),
+            other => r.errors.push(err(other, "unknown field")),
         }
     }
 
@@ -257,7 +264,7 @@ pub fn load_str(
     let listen_addr = match listen_str.parse::<SocketAddr>() {
         Ok(a) => Some(a),
         Err(_) => {
-            errors.push(err(
+            r.errors.push(err(
                 "listen",
                 format!("\"{listen_str}\" is not an address:port (e.g. 127.0.0.1:4000)"),
             ));
@@ -275,11 +282,16 @@ pub fn load_str(
         providers,
         models,
     };
-    validate::validate(&config, &mut errors);
-    if errors.is_empty() {
+    let mut semantic = Vec::new();
+    validate::validate(&config, &unread, &mut semantic);
+    // A value that was rejected for its type has been reported; what validation says about the
+    // default that replaced it would only mislead.
+    semantic.retain(|e| !r.rejected.iter().any(|p| is_within(&e.path, p)));
+    r.errors.extend(semantic);
+    if r.errors.is_empty() {
         Ok(config)
     } else {
-        Err(errors)
+        Err(r.errors)
     }
 }
 
@@ -294,64 +306,162 @@ fn yaml_error(e: &serde_yaml::Error) -> String {
     }
 }
 
-/// Deserialises one section, reporting unknown fields (all of them) and the first type error,
-/// each with its full path.
-fn section<T: DeserializeOwned>(v: Value, path: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
-    let mut unknown = Vec::new();
-    let mut track = serde_path_to_error::Track::new();
-    let result: Result<T, _> = {
-        let de = serde_path_to_error::Deserializer::new(v, &mut track);
-        serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
-    };
-    for u in unknown {
-        errors.push(err(join(path, &bracket_indices(&u)), "unknown field"));
-    }
-    match result {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let inner = track.path().to_string();
-            let inner = if inner == "." {
-                String::new()
-            } else {
-                bracket_indices(&inner)
+/// `path` is `ancestor` or lies inside it (`a.b` and `a.b[0]` are within `a.b`; `a.bc` is not).
+fn is_within(path: &str, ancestor: &str) -> bool {
+    path.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Deserialises the raw document section by section, collecting every problem.
+#[derive(Default)]
+struct Reader {
+    errors: Vec<ConfigError>,
+    /// Paths of values rejected for their type (and dropped, so a default took their place).
+    rejected: Vec<String>,
+}
+
+impl Reader {
+    /// Deserialises one section, reporting every unknown field and every field of the wrong
+    /// type, each with its full path.
+    ///
+    /// serde stops at the first type error, so the section is read again without the field at
+    /// fault (its default takes its place) until it reads cleanly. A bad item of a list drops the
+    /// whole list (dropping only the item would shift the indices of later errors). A dropped
+    /// field that was required drops what holds it, silently. When nothing is left to drop (the
+    /// section itself has the wrong type or lacks a required field), the section is given up
+    /// (`None`) once its errors are reported.
+    fn section<T: DeserializeOwned>(&mut self, mut v: Value, path: &str) -> Option<T> {
+        let mut unknown: Vec<String> = Vec::new();
+        // Fields dropped so far, as (path of the mapping within the section, key).
+        let mut dropped: Vec<(String, String)> = Vec::new();
+        let result = loop {
+            let mut track = serde_path_to_error::Track::new();
+            let result: Result<T, _> = {
+                let de = serde_path_to_error::Deserializer::new(v.clone(), &mut track);
+                serde_ignored::deserialize(de, |p| {
+                    let p = bracket_indices(&p.to_string());
+                    if !unknown.contains(&p) {
+                        unknown.push(p);
+                    }
+                })
             };
-            errors.push(err(join(path, &inner), clean_serde_message(&e.to_string())));
-            None
+            let e = match result {
+                Ok(t) => break Some(t),
+                Err(e) => e,
+            };
+            let at = track.path();
+            let inner = dotted(&at);
+            let message = e.to_string();
+            // A dropped field was required: that is not news, but what holds it must go too.
+            let consequence = dropped.iter().any(|(m, key)| {
+                *m == inner && message.starts_with(&format!("missing field `{key}`"))
+            });
+            if !consequence {
+                self.errors.push(err(join(path, &inner), message));
+            }
+            match drop_field(&mut v, &at) {
+                Some((map_path, key)) => {
+                    self.rejected.push(join(path, &join(&map_path, &key)));
+                    dropped.push((map_path, key));
+                }
+                None => break None,
+            }
+        };
+        for u in unknown {
+            self.errors.push(err(join(path, &u), "unknown field"));
         }
+        result
+    }
+
+    /// Deserialises a `name -> entry` mapping entry by entry, so an error in one entry does not
+    /// hide the errors of the others. The names of entries that could not be read at all go to
+    /// `unread`, so that references to them are not reported as unknown.
+    fn named_entries<T: DeserializeOwned>(
+        &mut self,
+        v: Value,
+        path: &str,
+        unread: &mut BTreeSet<String>,
+    ) -> BTreeMap<String, T> {
+        let mut out = BTreeMap::new();
+        let map = match v {
+            Value::Mapping(m) => m,
+            Value::Null => return out,
+            _ => {
+                self.errors
+                    .push(err(path, "must be a mapping of names to entries"));
+                return out;
+            }
+        };
+        for (k, v) in map {
+            let Some(name) = k.as_str().map(str::to_string) else {
+                self.errors.push(err(path, "names must be strings"));
+                continue;
+            };
+            let entry_path = format!("{path}.{name}");
+            if name.is_empty() {
+                self.errors.push(err(entry_path, "name must not be empty"));
+                continue;
+            }
+            match self.section(v, &entry_path) {
+                Some(t) => {
+                    out.insert(name, t);
+                }
+                None => {
+                    unread.insert(name);
+                }
+            }
+        }
+        out
     }
 }
 
-/// Deserialises a `name -> entry` mapping entry by entry, so an error in one entry does not hide
-/// the errors of the others.
-fn named_entries<T: DeserializeOwned>(
-    v: Value,
-    path: &str,
-    errors: &mut Vec<ConfigError>,
-) -> BTreeMap<String, T> {
-    let mut out = BTreeMap::new();
-    let map = match v {
-        Value::Mapping(m) => m,
-        Value::Null => return out,
-        _ => {
-            errors.push(err(path, "must be a mapping of names to entries"));
-            return out;
-        }
+/// A serde path in the form the errors use: `targets[1].weight`.
+fn dotted(path: &serde_path_to_error::Path) -> String {
+    let s = path.to_string();
+    if s == "." {
+        String::new()
+    } else {
+        bracket_indices(&s)
+    }
+}
+
+/// Removes the field at `at` (or, inside a list, the field holding the list) from `v`. Returns
+/// the path of the mapping it was in and its key, or `None` when there is no such field (the
+/// error concerns the whole value, or a path this cannot follow).
+fn drop_field(v: &mut Value, at: &serde_path_to_error::Path) -> Option<(String, String)> {
+    use serde_path_to_error::Segment;
+    let mut segments: Vec<&Segment> = at.iter().collect();
+    while matches!(segments.last(), Some(Segment::Seq { .. })) {
+        segments.pop();
+    }
+    let (Segment::Map { key }, parents) = segments.split_last()? else {
+        return None;
     };
-    for (k, v) in map {
-        let Some(name) = k.as_str().map(str::to_string) else {
-            errors.push(err(path, "names must be strings"));
-            continue;
-        };
-        let entry_path = format!("{path}.{name}");
-        if name.is_empty() {
-            errors.push(err(entry_path, "name must not be empty"));
-            continue;
-        }
-        if let Some(t) = section(v, &entry_path, errors) {
-            out.insert(name, t);
+    let mut node = v;
+    let mut map_path = String::new();
+    for seg in parents {
+        node = untagged(node);
+        match seg {
+            Segment::Map { key } => {
+                map_path = join(&map_path, key);
+                node = node.as_mapping_mut()?.get_mut(key.as_str())?;
+            }
+            Segment::Seq { index } => {
+                map_path = format!("{map_path}[{index}]");
+                node = node.as_sequence_mut()?.get_mut(*index)?;
+            }
+            Segment::Enum { .. } | Segment::Unknown => return None,
         }
     }
-    out
+    untagged(node).as_mapping_mut()?.remove(key.as_str())?;
+    Some((map_path, key.clone()))
+}
+
+fn untagged(mut v: &mut Value) -> &mut Value {
+    while let Value::Tagged(t) = v {
+        v = &mut t.value;
+    }
+    v
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -379,11 +489,6 @@ fn bracket_indices(path: &str) -> String {
         }
     }
     out
-}
-
-/// serde_yaml appends " at line N column M" for errors inside a Value; the path says more.
-fn clean_serde_message(m: &str) -> String {
-    m.to_string()
 }
 
 /// Where the configuration comes from when `--config` is not given.

@@ -27,7 +27,8 @@ pub struct TargetConfig {
     /// Lower is tried first with the `ordered` strategy. Default 0 (then config order).
     #[serde(default)]
     pub priority: i32,
-    /// Overrides of the provider's timeouts for this target.
+    /// Overrides of the provider's timeouts for this target: `first_byte_ms`, `request_ms`,
+    /// `idle_ms`. `connect_ms` is refused here (connections are pooled per provider).
     #[serde(default)]
     pub timeouts: Option<Timeouts>,
 }

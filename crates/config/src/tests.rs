@@ -123,9 +123,121 @@ providers:
 fn duplicate_keys_and_bad_yaml_are_errors() {
     let dup = "providers:\n  a: {kind: mock}\n  a: {kind: mock}\n";
     let m = messages(&load_str(dup, &env).unwrap_err());
-    assert!(m[0].contains("duplicate"), "{m:?}");
+    assert_eq!(
+        m,
+        vec![
+            "providers.a: duplicate key: defined at line 2 and again at line 3 (only the first definition is used)"
+        ]
+    );
     let bad = "providers: [unclosed\n";
     assert!(messages(&load_str(bad, &env).unwrap_err())[0].starts_with("invalid YAML"));
+}
+
+/// Duplicates are reported with their paths together with every other error, not alone.
+#[test]
+fn duplicates_are_reported_with_every_other_error() {
+    let yaml = r#"
+providers:
+  a:
+    kind: mock
+  b:
+    kind: openai
+    api_key: ${MISSING_KEY}
+    base_url: "not a url"
+    colour: blue
+  a:
+    kind: openai
+models:
+  m:
+    targets:
+      - { provider: a, model: x, model: y }
+  m:
+    targets: []
+  n:
+    targets:
+      - { provider: b, model: z }
+"#;
+    let errs = load_str(yaml, &env).unwrap_err();
+    let m = messages(&errs);
+    let want = [
+        "providers.a: duplicate key: defined at line 3 and again at line 10 (only the first definition is used)",
+        "models.m.targets[0].model: duplicate key: defined twice at line 15 (only the first definition is used)",
+        "models.m: duplicate key: defined at line 13 and again at line 16 (only the first definition is used)",
+        "providers.b.api_key: environment variable MISSING_KEY is referenced but not set",
+        "providers.b.base_url: \"not a url\" is not an http(s) URL",
+        "providers.b.colour: unknown field",
+    ];
+    for w in want {
+        assert!(m.iter().any(|e| e == w), "missing error {w:?} in {m:#?}");
+    }
+    // The first definitions are the ones checked: `a` is a mock (no api_key needed) and `m`
+    // has its target; nothing else is reported.
+    assert_eq!(m.len(), want.len(), "{m:#?}");
+}
+
+/// Each field of the wrong type is reported; the entry is still checked, and still exists for
+/// the models that use it.
+#[test]
+fn type_errors_are_per_field_and_do_not_make_names_unknown() {
+    let yaml = r#"
+providers:
+  a:
+    kind: opena
+    default_max_tokens: lots
+    base_url: "not a url"
+    timeouts: { first_byte_ms: soon }
+  b: 5
+models:
+  m:
+    targets:
+      - { provider: a, model: x, weight: heavy }
+      - { provider: b, model: y, priority: [1] }
+    fallbacks: [broken]
+  broken:
+    targets:
+      - { provider: 7, model: z }
+    strategy: fastest
+"#;
+    let m = messages(&load_str(yaml, &env).unwrap_err());
+    let want = [
+        "providers.a.kind: unknown variant `opena`",
+        "providers.a.default_max_tokens: invalid type: string \"lots\", expected u32",
+        "providers.a.timeouts.first_byte_ms: invalid type: string \"soon\", expected u64",
+        "providers.a.base_url: \"not a url\" is not an http(s) URL",
+        "providers.b: invalid type: integer `5`, expected struct ProviderConfig",
+        "models.m.targets[0].weight: invalid type: string \"heavy\", expected u32",
+        "models.m.targets[1].priority: invalid type: sequence, expected i32",
+        "models.broken.targets[0].provider: invalid type: integer `7`, expected a string",
+        "models.broken.strategy: unknown variant `fastest`",
+    ];
+    for w in want {
+        assert!(
+            m.iter().any(|e| e.starts_with(w)),
+            "missing error {w:?} in {m:#?}"
+        );
+    }
+    // No cascade: `a` and `b` exist, `broken` exists, a rejected kind is not "required", and
+    // the dropped `provider` field is not "missing".
+    assert_eq!(m.len(), want.len(), "{m:#?}");
+}
+
+#[test]
+fn connect_timeout_on_a_target_is_rejected() {
+    let yaml = r#"
+providers:
+  a: { kind: mock, timeouts: { connect_ms: 1000 } }
+models:
+  m:
+    targets:
+      - { provider: a, model: x, timeouts: { connect_ms: 500, first_byte_ms: 500 } }
+"#;
+    let m = messages(&load_str(yaml, &env).unwrap_err());
+    assert_eq!(
+        m,
+        vec![
+            "models.m.targets[0].timeouts.connect_ms: connect_ms is a provider setting (connections are pooled per provider): set it in providers.a.timeouts"
+        ]
+    );
 }
 
 #[test]
@@ -145,7 +257,7 @@ fn builtin_discovers_env_and_always_has_mock() {
     assert!(!c.providers.contains_key("gemini"));
     assert!(c.master_key.is_none());
     let mut errors = Vec::new();
-    validate::validate(&c, &mut errors);
+    validate::validate(&c, &validate::Unread::default(), &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
 }
 

@@ -1,15 +1,28 @@
 //! Semantic validation: pure checks over a deserialised config, every error with its path.
 
+use std::collections::BTreeSet;
+
 use crate::{err, Config, ConfigError, ProviderConfig, ProviderKind};
 
-pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
+/// Entries present in the file that could not be read (their errors are reported already).
+/// They exist: a reference to one is not "unknown".
+#[derive(Debug, Default)]
+pub(crate) struct Unread {
+    pub providers: BTreeSet<String>,
+    pub models: BTreeSet<String>,
+}
+
+pub(crate) fn validate(c: &Config, unread: &Unread, errors: &mut Vec<ConfigError>) {
+    let provider_exists =
+        |name: &str| c.providers.contains_key(name) || unread.providers.contains(name);
+    let model_exists = |name: &str| c.models.contains_key(name) || unread.models.contains(name);
     for (name, p) in &c.providers {
         provider(&format!("providers.{name}"), p, errors);
     }
     for (name, m) in &c.models {
         let path = format!("models.{name}");
         if let Some((prefix, _)) = name.split_once('/') {
-            if c.providers.contains_key(prefix) {
+            if provider_exists(prefix) {
                 errors.push(err(
                     &path,
                     format!(
@@ -34,10 +47,21 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
                     errors.push(err(format!("{tp}.{}", issue.path), issue.message));
                 }
             }
-            if !c.providers.contains_key(&t.provider) {
+            if !provider_exists(&t.provider) {
                 errors.push(err(
                     format!("{tp}.provider"),
                     format!("unknown provider \"{}\"", t.provider),
+                ));
+            }
+            // Connections are pooled per provider, so a per-target connect timeout could not
+            // apply: refuse it rather than ignore it.
+            if t.timeouts.as_ref().is_some_and(|o| o.connect_ms.is_some()) {
+                errors.push(err(
+                    format!("{tp}.timeouts.connect_ms"),
+                    format!(
+                        "connect_ms is a provider setting (connections are pooled per provider): set it in providers.{}.timeouts",
+                        t.provider
+                    ),
                 ));
             }
             if t.model.is_empty() {
@@ -56,7 +80,7 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
                 let fp = format!("{path}.{field}[{i}]");
                 if f == name {
                     errors.push(err(fp, "a model cannot fall back to itself"));
-                } else if !c.models.contains_key(f) {
+                } else if !model_exists(f) {
                     errors.push(err(fp, format!("unknown model \"{f}\"")));
                 }
             }
@@ -134,13 +158,6 @@ pub(crate) fn validate(c: &Config, errors: &mut Vec<ConfigError>) {
 }
 
 fn provider(path: &str, p: &ProviderConfig, errors: &mut Vec<ConfigError>) {
-    let Some(kind) = p.kind else {
-        errors.push(err(
-            format!("{path}.kind"),
-            "is required (openai | azure_openai | anthropic | gemini | vertex | bedrock | cohere | mistral | openai_compatible | mock)",
-        ));
-        return;
-    };
     if let Some(u) = &p.base_url {
         match url::Url::parse(u) {
             Ok(parsed)
@@ -159,6 +176,33 @@ fn provider(path: &str, p: &ProviderConfig, errors: &mut Vec<ConfigError>) {
             errors.push(err(format!("{path}.headers.{k}"), "invalid header value"));
         }
     }
+    if let Some(m) = &p.mock {
+        if !(0.0..=1.0).contains(&m.failure_rate) {
+            errors.push(err(
+                format!("{path}.mock.failure_rate"),
+                "must be between 0 and 1",
+            ));
+        }
+        if !(400..=599).contains(&m.failure_status) {
+            errors.push(err(
+                format!("{path}.mock.failure_status"),
+                "must be an HTTP error status (400-599)",
+            ));
+        }
+    }
+    if p.default_max_tokens == Some(0) {
+        errors.push(err(
+            format!("{path}.default_max_tokens"),
+            "must be positive",
+        ));
+    }
+    let Some(kind) = p.kind else {
+        errors.push(err(
+            format!("{path}.kind"),
+            "is required (openai | azure_openai | anthropic | gemini | vertex | bedrock | cohere | mistral | openai_compatible | mock)",
+        ));
+        return;
+    };
     let has_key = p.api_key.as_ref().is_some_and(|k| !k.expose().is_empty());
     let need = |field: &str, present: bool, errors: &mut Vec<ConfigError>| {
         if !present {
@@ -203,26 +247,6 @@ fn provider(path: &str, p: &ProviderConfig, errors: &mut Vec<ConfigError>) {
     }
     if kind != ProviderKind::Mock && p.mock.is_some() {
         errors.push(err(format!("{path}.mock"), "only applies to kind mock"));
-    }
-    if let Some(m) = &p.mock {
-        if !(0.0..=1.0).contains(&m.failure_rate) {
-            errors.push(err(
-                format!("{path}.mock.failure_rate"),
-                "must be between 0 and 1",
-            ));
-        }
-        if !(400..=599).contains(&m.failure_status) {
-            errors.push(err(
-                format!("{path}.mock.failure_status"),
-                "must be an HTTP error status (400-599)",
-            ));
-        }
-    }
-    if p.default_max_tokens == Some(0) {
-        errors.push(err(
-            format!("{path}.default_max_tokens"),
-            "must be positive",
-        ));
     }
 }
 
