@@ -53,6 +53,9 @@ pub struct Meter {
     pub response_body: Option<String>,
     /// The serving target's kept metric series (see [`ServedHandles`]).
     pub served: Option<Arc<ServedHandles>>,
+    /// When every attempt failed: the target of the last one (its provider's error is the one
+    /// the client gets, and the response names it).
+    pub failed_at: Option<Target>,
     finished: bool,
 }
 
@@ -87,6 +90,7 @@ impl Meter {
             request_body: None,
             response_body: None,
             served: None,
+            failed_at: None,
             finished: false,
         }
     }
@@ -169,6 +173,7 @@ impl Meter {
             request_body: None,
             response_body: None,
             served: None,
+            failed_at: None,
             finished: true,
         }
     }

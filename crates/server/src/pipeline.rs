@@ -235,6 +235,15 @@ pub async fn handle(app: Arc<AppState>, api: Api, headers: HeaderMap, body: Body
                 resp.headers_mut()
                     .insert(X_ATTEMPTS, HeaderValue::from(meter.attempts));
             }
+            // An upstream's failure names the provider and model of the last attempt.
+            if let (switchyard_types::Who::Upstream, Some(t)) = (e.who, &meter.failed_at) {
+                if let Some(v) = &t.provider.header {
+                    resp.headers_mut().insert(X_PROVIDER, v.clone());
+                }
+                if let Some(v) = &t.model_header {
+                    resp.headers_mut().insert(X_MODEL, v.clone());
+                }
+            }
             resp
         }
     }
@@ -418,6 +427,13 @@ pub(crate) async fn route(
         if let Some(t) = plan.target(rec.group, rec.target) {
             meter.attempt(t, rec.class);
         }
+    }
+    if outcome.result.is_err() {
+        meter.failed_at = outcome
+            .attempt_log
+            .last()
+            .and_then(|rec| plan.target(rec.group, rec.target))
+            .cloned();
     }
     outcome.result
 }

@@ -45,11 +45,12 @@ impl Timeouts {
 }
 
 impl Timeouts {
-    /// These timeouts with a target's overrides applied.
+    /// These timeouts with a target's overrides applied. `connect` stays the provider's:
+    /// connections are pooled per provider (validation refuses `connect_ms` on a target).
     pub fn overridden(&self, o: &switchyard_config::Timeouts) -> Self {
         let ms = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_millis);
         Self {
-            connect: ms(o.connect_ms, self.connect),
+            connect: self.connect,
             first_byte: ms(o.first_byte_ms, self.first_byte),
             request: ms(o.request_ms, self.request),
             idle: ms(o.idle_ms, self.idle),

@@ -65,9 +65,13 @@ async fn client_errors_are_openai_shaped() {
     assert_eq!(s, 400);
     assert_eq!(v["error"]["param"], "model");
 
-    let (s, v, _) = post(&g, r#"{"model":"nope","messages":[]}"#).await;
+    let (s, v, h) = post(&g, r#"{"model":"nope","messages":[]}"#).await;
     assert_eq!(s, 404);
     assert_eq!(v["error"]["code"], "model_not_found");
+    assert!(
+        h.get("x-switchyard-provider").is_none(),
+        "no provider was tried"
+    );
 
     let big = format!(
         r#"{{"model":"smart","messages":[{{"role":"user","content":"{}"}}]}}"#,
@@ -177,6 +181,9 @@ async fn upstream_errors_keep_status_and_message() {
     assert_eq!(v["error"]["message"], "Rate limit reached for gpt-4o");
     assert_eq!(v["error"]["code"], "rate_limit_exceeded");
     assert_eq!(h["retry-after"], "7");
+    // The response names the provider and upstream model whose answer it passes on.
+    assert_eq!(h["x-switchyard-provider"], "openai");
+    assert_eq!(h["x-switchyard-model"], "gpt-4o");
 
     let (s, v, _) = post(&g, &req("400")).await;
     assert_eq!(s, 400);
@@ -188,13 +195,15 @@ async fn upstream_errors_keep_status_and_message() {
 
     // The provider refusing the gateway's key is a 502, not the client's 401, and the
     // provider's message (with part of the key) is not passed on.
-    let (s, v, _) = post(&g, &req("401")).await;
+    let (s, v, h) = post(&g, &req("401")).await;
     assert_eq!(s, 502);
+    assert_eq!(h["x-switchyard-provider"], "openai");
     assert_eq!(v["error"]["code"], "upstream_auth_failed");
     assert!(!v["error"]["message"].as_str().unwrap().contains("sk-prov"));
 
-    let (s, v, _) = post(&g, &req("500")).await;
+    let (s, v, h) = post(&g, &req("500")).await;
     assert_eq!(s, 500);
+    assert_eq!(h["x-switchyard-provider"], "openai");
     assert!(v["error"]["message"]
         .as_str()
         .unwrap()

@@ -148,7 +148,8 @@ pub struct RequestLabels {
     pub endpoint: Endpoint,
     /// Public model name from config (`provider/*` for ad-hoc addressing, `unknown` otherwise).
     pub model: Label,
-    /// Provider name from config, or `none` when no provider was reached.
+    /// Provider name from config of the target that served the request, or `none` when none
+    /// did (failed upstream attempts are counted per provider in `upstream_attempts`).
     pub provider: Label,
     /// HTTP status returned to the client.
     pub status: u16,
