@@ -262,6 +262,66 @@ fn builtin_discovers_env_and_always_has_mock() {
 }
 
 #[test]
+fn builtin_listens_on_localhost_4000_and_discovers_every_documented_variable() {
+    let none = |_: &str| None::<String>;
+    let c = defaults::builtin(&none);
+    assert_eq!(c.listen.to_string(), "127.0.0.1:4000");
+    assert_eq!(c.database, "sqlite://switchyard.db");
+    assert_eq!(c.providers.keys().collect::<Vec<_>>(), ["mock"]);
+    assert_eq!(c.models["mock"].targets[0].provider, "mock");
+
+    let vars = [
+        ("GOOGLE_API_KEY", "g"),
+        ("MISTRAL_API_KEY", "m"),
+        ("CO_API_KEY", "c"),
+        ("AZURE_OPENAI_API_KEY", "az"),
+        ("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com"),
+        ("OPENAI_API_VERSION", "2024-10-21"),
+        ("AWS_ACCESS_KEY_ID", "AKIA"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ("SWITCHYARD_MASTER_KEY", "sk-master"),
+        // Empty counts as unset.
+        ("OPENAI_API_KEY", ""),
+    ];
+    let lookup = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let c = defaults::builtin(&lookup);
+    let kinds: Vec<(&str, Option<ProviderKind>)> = c
+        .providers
+        .iter()
+        .map(|(name, p)| (name.as_str(), p.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("azure", Some(ProviderKind::AzureOpenai)),
+            ("bedrock", Some(ProviderKind::Bedrock)),
+            ("cohere", Some(ProviderKind::Cohere)),
+            ("gemini", Some(ProviderKind::Gemini)),
+            ("mistral", Some(ProviderKind::Mistral)),
+            ("mock", Some(ProviderKind::Mock)),
+        ]
+    );
+    assert_eq!(c.providers["gemini"].api_key.as_ref().unwrap().expose(), "g");
+    assert_eq!(c.providers["cohere"].api_key.as_ref().unwrap().expose(), "c");
+    let azure = &c.providers["azure"];
+    assert_eq!(
+        azure.base_url.as_deref(),
+        Some("https://res.openai.azure.com")
+    );
+    assert_eq!(azure.api_version.as_deref(), Some("2024-10-21"));
+    assert_eq!(c.providers["bedrock"].region.as_deref(), Some("eu-west-1"));
+    assert_eq!(c.master_key.as_ref().unwrap().expose(), "sk-master");
+    let mut errors = Vec::new();
+    validate::validate(&c, &validate::Unread::default(), &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
 fn secrets_are_redacted_in_debug() {
     let c = load_str(
         "master_key: supersecret\nproviders:\n  o: {kind: openai, api_key: sk-abc}\n",
