@@ -306,8 +306,14 @@ fn builtin_listens_on_localhost_4000_and_discovers_every_documented_variable() {
             ("mock", Some(ProviderKind::Mock)),
         ]
     );
-    assert_eq!(c.providers["gemini"].api_key.as_ref().unwrap().expose(), "g");
-    assert_eq!(c.providers["cohere"].api_key.as_ref().unwrap().expose(), "c");
+    assert_eq!(
+        c.providers["gemini"].api_key.as_ref().unwrap().expose(),
+        "g"
+    );
+    assert_eq!(
+        c.providers["cohere"].api_key.as_ref().unwrap().expose(),
+        "c"
+    );
     let azure = &c.providers["azure"];
     assert_eq!(
         azure.base_url.as_deref(),
