@@ -36,7 +36,7 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
 
 
 class Gateway:
-    def __init__(self, config_yaml: str, cpu: int | None = None):
+    def __init__(self, config_yaml: str, cpu: int | None = None, log: str | None = None):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="switchyard-e2e-")
         self.config = os.path.join(self.dir, "switchyard.yaml")
@@ -47,11 +47,16 @@ class Gateway:
         self.log = open(os.path.join(self.dir, "gateway.log"), "w+")
         # `cpu`: run pinned to that one CPU (taskset), as on a one-core container.
         pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+        # `log`: the SWITCHYARD_LOG filter (default: the binary's own, `info`).
+        env = dict(os.environ)
+        if log is not None:
+            env["SWITCHYARD_LOG"] = log
         self.proc = subprocess.Popen(
             pin + [BIN, "serve", "--config", self.config],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             cwd=self.dir,
+            env=env,
         )
         wait_ready(f"http://127.0.0.1:{self.port}/health/ready", self.proc)
 
@@ -176,8 +181,11 @@ def providers_gateway(provider_fakes):
     model names are the provider kinds (`vertex-gemini`, `vertex-claude` for Vertex)."""
     f = provider_fakes
     k = PROVIDER_KEY
+    # Every crate at debug level, so the check at the end that no provider secret reached the
+    # logs covers more than the default `info` lines.
     g = Gateway(
-        f"""
+        log="debug",
+        config_yaml=f"""
 master_key: {MASTER_KEY}
 providers:
   openai: {{ kind: openai, api_key: {k}, base_url: "{f['openai']}/v1" }}
@@ -211,5 +219,6 @@ models:
     yield g
     g.stop()
     logs = g.logs()
+    assert " DEBUG " in logs, "the gateway did not log at debug level"
     assert PROVIDER_KEY not in logs, "provider key leaked into the logs"
     assert "fake-upstream-secret" not in logs, "AWS secret leaked into the logs"
