@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
@@ -134,15 +135,47 @@ fn help_and_version() {
 #[test]
 fn serve_with_defaults_answers_the_mock_and_stops_on_sigterm() {
     let d = tempdir::Dir::new();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
+    let (mut child, _rx, lines) = serve(&d.0, &["--listen", &format!("127.0.0.1:{port}")]);
+    assert!(
+        lines.iter().any(|l| l.contains("no master_key")),
+        "{lines:?}"
+    );
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(
+        chat_request(r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#).as_bytes(),
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("Mock response to: hi"), "{resp}");
+    // SIGTERM: graceful stop, exit 0.
+    signal(&child, "-TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
+
+/// A free port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `switchyard serve` with `args`, in `dir`, once it logged that it is listening: the child,
+/// its stderr lines still to come, and the lines up to "listening".
+fn serve(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (std::process::Child, Receiver<String>, Vec<String>) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(&d.0)
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
         .env_remove("OPENAI_API_KEY")
         .env_remove("SWITCHYARD_MASTER_KEY")
+        .env("SWITCHYARD_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -153,46 +186,66 @@ fn serve_with_defaults_answers_the_mock_and_stops_on_sigterm() {
             let _ = tx.send(line);
         }
     });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "server did not start: {seen:?}");
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            let ready = l.contains("listening");
+            seen.push(l);
+            if ready {
+                return (child, rx, seen);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("server exited at start-up ({status:?}): {seen:?}");
+        }
+    }
+}
+
+/// Every stderr line still to come, until the child's stderr closes.
+fn rest_of(rx: Receiver<String>) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut lines = Vec::new();
     while Instant::now() < deadline {
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
-            let ready = l.contains("listening");
-            lines.push(l);
-            if ready {
-                break;
-            }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) => lines.push(l),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    assert!(
-        lines.iter().any(|l| l.contains("no master_key")),
-        "{lines:?}"
-    );
-    let body = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#;
-    let req = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(req.as_bytes()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    assert!(resp.contains("Mock response to: hi"), "{resp}");
-    // SIGTERM: graceful stop, exit 0.
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    lines
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {name} failed");
+}
+
+/// Waits up to `limit` for the child to exit; kills it (and fails) otherwise.
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{status:?}");
-            break;
+            return status;
         }
-        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn chat_request(body: &str) -> String {
+    format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,101 +255,12 @@ fn serve_with_defaults_answers_the_mock_and_stops_on_sigterm() {
 mod shutdown_signals {
     use super::*;
     use std::io::{Read, Write};
-    use std::sync::mpsc::Receiver;
-
-    /// A free port on 127.0.0.1 (bound and released).
-    fn free_port() -> u16 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    }
-
-    /// `switchyard serve` with `args`, in `dir`; returns the child and its stderr lines once it
-    /// logged that it is listening.
-    fn serve(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, Receiver<String>) {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(args)
-            .current_dir(dir)
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("SWITCHYARD_MASTER_KEY")
-            .env("SWITCHYARD_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = Vec::new();
-        loop {
-            assert!(Instant::now() < deadline, "server did not start: {seen:?}");
-            if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
-                let ready = l.contains("listening");
-                seen.push(l);
-                if ready {
-                    return (child, rx);
-                }
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("server exited at start-up ({status:?}): {seen:?}");
-            }
-        }
-    }
-
-    /// Every stderr line still to come, until the child's stderr closes.
-    fn rest_of(rx: Receiver<String>) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut lines = Vec::new();
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) => lines.push(l),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        lines
-    }
-
-    fn signal(child: &std::process::Child, name: &str) {
-        let status = Command::new("kill")
-            .args([name, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill {name} failed");
-    }
-
-    /// Waits up to `limit` for the child to exit; kills it (and fails) otherwise.
-    fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("did not exit within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn chat_request(body: &str) -> String {
-        format!(
-            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    }
 
     #[test]
     fn serve_stops_cleanly_on_sigint() {
         let d = tempdir::Dir::new();
         let port = free_port();
-        let (mut child, rx) = serve(&d.0, &["--listen", &format!("127.0.0.1:{port}")]);
+        let (mut child, rx, _) = serve(&d.0, &["--listen", &format!("127.0.0.1:{port}")]);
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         s.write_all(
@@ -339,7 +303,7 @@ models:
 "#
         ));
         let port = free_port();
-        let (mut child, rx) = serve(
+        let (mut child, rx, _) = serve(
             &d.0,
             &[
                 "--config",

@@ -47,6 +47,13 @@ pub fn url(g: &Running, path: &str) -> String {
     format!("http://{}{}", g.addr, path)
 }
 
+/// The Prometheus text of `GET /metrics`.
+pub async fn scrape(g: &Running) -> String {
+    let resp = client().get(url(g, "/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
 /// Config with one OpenAI provider pointed at `base` (which should end in /v1).
 pub fn openai_config(base: &str, extra: &str) -> String {
     format!(

@@ -354,14 +354,7 @@ models:
     let err: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
     assert_eq!(err["error"]["code"], "upstream_timeout", "{text}");
     assert_eq!(data.last().unwrap(), "[DONE]");
-    let metrics = client()
-        .get(url(&g, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&g).await;
     assert!(
         metrics.contains("switchyard_streams_broken_total{model=\"smart\",provider=\"openai\"} 1"),
         "{metrics}"

@@ -26,12 +26,6 @@ use switchyard_server::Running;
 use switchyard_testkit::{faults, openai, FakeUpstream, Reply};
 use tokio::sync::Notify;
 
-async fn scrape(g: &Running) -> String {
-    let resp = client().get(url(g, "/metrics")).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.text().await.unwrap()
-}
-
 /// Scrapes until `done` holds (the request's record is finished just after its last byte is
 /// handed over, so a scrape right after the client read it may still see it in flight); gives
 /// up after 5 s and returns the last scrape for the test's assertion to report.

@@ -232,14 +232,7 @@ async fn usage_overrides_are_reported_json_and_stream() {
     assert_eq!(usage(&usage_events[0]), (Some(7), Some(42), Some(49)));
 
     // The gateway counts the overridden numbers too (one JSON answer and one stream).
-    let metrics = client()
-        .get(url(&g, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&g).await;
     assert!(
         metrics.contains(r#"switchyard_tokens_total{model="m",provider="p",kind="completion"} 84"#),
         "{metrics}"

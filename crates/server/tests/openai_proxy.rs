@@ -164,14 +164,7 @@ async fn stream_usage_is_requested_upstream_but_hidden_from_a_client_that_did_no
     );
 
     // The gateway counted the tokens anyway.
-    let metrics = client()
-        .get(url(&g, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&g).await;
     assert!(
         metrics.contains(
             r#"switchyard_tokens_total{model="smart",provider="openai",kind="completion"} 3"#
