@@ -112,14 +112,33 @@ fn check_accepts_a_good_config_and_env_defaults() {
 
 #[test]
 fn serve_refuses_a_bad_config_before_binding() {
-    let (_d, path) = write_config("listen: 127.0.0.1:1\nmodels:\n  m: { targets: [] }\n");
+    // The listen port is taken and the database does not exist yet: a gateway that bound its
+    // port or opened its database before validating would fail on those (or create the file)
+    // instead of reporting the configuration's errors.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let d = tempdir::Dir::new();
+    let db = d.0.join("never.db");
+    let path = d.0.join("switchyard.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen: 127.0.0.1:{port}\ndatabase: sqlite://{}\nmodels:\n  m: {{ targets: [] }}\n",
+            db.display()
+        ),
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("models.m.targets"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("models.m.targets"), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("in use"), "{stderr}");
+    assert!(!db.exists(), "the database was opened before validation");
+    drop(taken);
 }
 
 #[test]
