@@ -60,17 +60,28 @@ fn span_of(body: &[u8], raw: &RawValue) -> Range<usize> {
     start..start + raw.get().len()
 }
 
+/// The client's mistake behind a failed [`PeekRaw`] read: not JSON at all, JSON that is not an
+/// object, or an object with a field of the wrong type (only `stream` is typed) or a repeated
+/// field.
+fn peek_error(body: &[u8], e: &serde_json::Error) -> GatewayError {
+    if !e.is_data() {
+        return GatewayError::bad_request(format!("the request body is not valid JSON: {e}"));
+    }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return GatewayError::bad_request("the request body must be a JSON object");
+    }
+    let text = e.to_string();
+    if text.starts_with("invalid type") && text.contains("expected a boolean") {
+        return GatewayError::bad_request(format!("`stream` must be a boolean: {text}"))
+            .with_param("stream");
+    }
+    GatewayError::bad_request(format!("invalid request body: {text}"))
+}
+
 /// Reads model and stream flags. Errors are the client's: malformed JSON, a missing required
 /// field, a non-string model.
 pub fn peek(body: &[u8], required: Required) -> Result<Peeked<'_>, GatewayError> {
-    let raw: PeekRaw<'_> = serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() && body.first().map(|b| b.is_ascii_whitespace() || *b == b'{') != Some(true)
-        {
-            GatewayError::bad_request("the request body must be a JSON object")
-        } else {
-            GatewayError::bad_request(format!("the request body is not valid JSON: {e}"))
-        }
-    })?;
+    let raw: PeekRaw<'_> = serde_json::from_slice(body).map_err(|e| peek_error(body, &e))?;
     let model_raw = raw.model.ok_or_else(|| {
         GatewayError::bad_request("you must provide a model parameter").with_param("model")
     })?;
@@ -601,6 +612,25 @@ mod tests {
         assert_eq!(e.status, 400);
         assert!(e.message.contains("not valid JSON"), "{}", e.message);
         assert_eq!(peek(b"[1]", Required::Chat).unwrap_err().status, 400);
+        let e = peek(b" \n [1]", Required::Chat).unwrap_err();
+        assert!(e.message.contains("must be a JSON object"), "{}", e.message);
+        // Valid JSON with a mistyped or repeated field is not called invalid JSON.
+        let e = peek(
+            br#"{"model":"m","messages":[],"stream":"yes"}"#,
+            Required::Chat,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.param.as_deref(), Some("stream"));
+        assert!(e.message.contains("must be a boolean"), "{}", e.message);
+        let e = peek(
+            br#"{"model":"m","model":"n","messages":[]}"#,
+            Required::Chat,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("duplicate field"), "{}", e.message);
+        assert!(!e.message.contains("not valid JSON"), "{}", e.message);
         let e = peek(br#"{"messages":[]}"#, Required::Chat).unwrap_err();
         assert_eq!(e.param.as_deref(), Some("model"));
         let e = peek(br#"{"model":"m"}"#, Required::Chat).unwrap_err();
