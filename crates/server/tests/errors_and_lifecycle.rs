@@ -257,19 +257,11 @@ models:
 /// the wait for the response head and the body together, whatever `first_byte_ms` allows.
 #[tokio::test]
 async fn request_ms_bounds_the_whole_answer_head_and_body_together() {
+    // Each case is tried three times (timeouts are retried), 600 ms each.
     let config = |url: String| {
-        format!(
-            r#"
-providers:
-  openai:
-    kind: openai
-    api_key: sk-provider-secret
-    base_url: {url}/v1
-    timeouts: {{ first_byte_ms: 60000, request_ms: 600 }}
-models:
-  smart:
-    targets: [{{ provider: openai, model: gpt-4o }}]
-"#
+        openai_config(
+            &format!("{url}/v1"),
+            "    timeouts: { first_byte_ms: 60000, request_ms: 600 }",
         )
     };
     let chat = r#"{"model":"smart","messages":[{"role":"user","content":"x"}]}"#;
@@ -309,9 +301,10 @@ models:
         let fake = FakeUpstream::start(move |_| reply.clone()).await;
         let g = gateway(&config(fake.url())).await;
         let t = Instant::now();
-        let (s, v, _) = post(&g, chat).await;
+        let (s, v, h) = post(&g, chat).await;
         assert_eq!(s, 504, "{case}: {v}");
         assert_eq!(v["error"]["code"], "upstream_timeout", "{case}");
+        assert_eq!(h["x-switchyard-attempts"], "3", "{case}");
         assert!(t.elapsed() < Duration::from_secs(10), "{case}");
     }
 
