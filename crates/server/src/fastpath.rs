@@ -283,19 +283,12 @@ fn last_member_with<'a>(
     if body.get(skip_ws(body, 0)) != Some(&b'{') {
         return None;
     }
-    let mut end = body.len();
-    while end > 0 && matches!(body[end - 1], b' ' | b'\n' | b'\r' | b'\t') {
-        end -= 1;
-    }
-    let close = end.checked_sub(1)?;
+    let close = skip_ws_back(body, body.len()).checked_sub(1)?;
     if body[close] != b'}' {
         return None;
     }
     let at = quoted_key.rfind(&body[..close])?;
-    let mut before = at;
-    while before > 0 && matches!(body[before - 1], b' ' | b'\n' | b'\r' | b'\t') {
-        before -= 1;
-    }
+    let before = skip_ws_back(body, at);
     if !matches!(body.get(before.checked_sub(1)?), Some(b',' | b'{')) {
         return None;
     }
@@ -306,6 +299,14 @@ fn last_member_with<'a>(
     let start = skip_ws(body, colon + 1);
     let value_end = value_end(body, start)?;
     (value_end <= close && skip_ws(body, value_end) == close).then(|| &body[start..value_end])
+}
+
+/// `end` moved back over the whitespace just before it.
+fn skip_ws_back(body: &[u8], mut end: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = end.checked_sub(1).and_then(|i| body.get(i)) {
+        end -= 1;
+    }
+    end
 }
 
 fn skip_ws(body: &[u8], mut i: usize) -> usize {

@@ -103,6 +103,16 @@ impl Meter {
         ))
     }
 
+    /// The request is answered by `target`: its provider, upstream model, price and kept metric
+    /// series, status 200.
+    pub fn served_by(&mut self, target: &Target) {
+        self.provider = target.provider.label.clone();
+        self.upstream_model = target.upstream_model.clone();
+        self.price = target.price;
+        self.served = target.served.clone();
+        self.status = 200;
+    }
+
     /// Records the time of an upstream attempt's response head.
     pub fn upstream_latency(&self, target: &Target, since: Instant) {
         let m = &self.app.metrics;

@@ -673,11 +673,7 @@ fn respond(
         target,
         dropped,
     } = served;
-    meter.provider = target.provider.label.clone();
-    meter.upstream_model = target.upstream_model.clone();
-    meter.price = target.price;
-    meter.served = target.served.clone();
-    meter.status = 200;
+    meter.served_by(&target);
     let mut builder = Response::builder().status(StatusCode::OK);
     if let Some(h) = builder.headers_mut() {
         for (name, value) in rate_headers {
@@ -789,8 +785,7 @@ pub async fn count_tokens(app: Arc<AppState>, headers: HeaderMap, body: Body) ->
             if !status.is_success() {
                 return Err(p.adapter.error(status.as_u16(), &resp.headers, &out));
             }
-            meter.provider = p.label.clone();
-            meter.upstream_model = target.upstream_model.clone();
+            meter.served_by(&target);
             return Ok(json_response(out, &rid));
         }
         let req = switchyard_ingress::anthropic::parse_count_tokens_request(&bytes)?;

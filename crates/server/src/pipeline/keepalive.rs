@@ -124,11 +124,7 @@ async fn step(phase: Phase) -> Option<(Result<Bytes, std::io::Error>, Phase)> {
 
 fn start_stream(served: Served, mut meter: Meter) -> (Result<Bytes, std::io::Error>, Phase) {
     let Served { answer, target, .. } = served;
-    meter.provider = target.provider.label.clone();
-    meter.upstream_model = target.upstream_model.clone();
-    meter.price = target.price;
-    meter.served = target.served.clone();
-    meter.status = 200;
+    meter.served_by(&target);
     match answer {
         Answer::Stream {
             upstream,
